@@ -1,0 +1,5 @@
+"""Constants for the Speechmatics integration."""
+
+from typing import Final
+
+DOMAIN: Final = "speechmatics"

@@ -1,0 +1,44 @@
+"""Print the pinned requirements of the Home Assistant components the tests load.
+
+The pins come from the manifests of the installed Home Assistant, so they always
+match the release under test and are never written down twice.
+"""
+
+from __future__ import annotations
+
+from importlib.util import find_spec
+import json
+from pathlib import Path
+import sys
+
+ROOT_COMPONENTS = ("assist_pipeline", "stt", "conversation", "tts", "intent", "ffmpeg")
+
+
+def components_dir() -> Path:
+    """Return the folder of Home Assistant's built-in components."""
+    spec = find_spec("homeassistant")
+    if spec is None or spec.origin is None:
+        sys.exit("homeassistant is not installed in this environment")
+    return Path(spec.origin).parent / "components"
+
+
+def requirements(roots: tuple[str, ...]) -> list[str]:
+    """Collect the requirements of the roots and of every dependency they pull in."""
+    base = components_dir()
+    seen: set[str] = set()
+    pending = list(roots)
+    found: set[str] = set()
+    while pending:
+        domain = pending.pop()
+        if domain in seen:
+            continue
+        seen.add(domain)
+        manifest = json.loads((base / domain / "manifest.json").read_text())
+        found.update(manifest.get("requirements", []))
+        pending.extend(manifest.get("dependencies", []))
+        pending.extend(manifest.get("after_dependencies", []))
+    return sorted(found)
+
+
+if __name__ == "__main__":
+    print("\n".join(requirements(ROOT_COMPONENTS)))
