@@ -1,0 +1,131 @@
+"""Build the client's wire messages and parse the server's, with no I/O."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from .errors import InvalidMessage
+from .models import (
+    AttachesTo,
+    AudioFormat,
+    ClientMessageType,
+    RecognitionStarted,
+    ResultItem,
+    ResultMessage,
+    TranscriptionConfig,
+)
+
+
+def start_recognition(
+    transcription_config: TranscriptionConfig, audio_format: AudioFormat
+) -> dict[str, Any]:
+    """Return the StartRecognition message."""
+    return {
+        "message": ClientMessageType.START_RECOGNITION,
+        "audio_format": audio_format.as_message(),
+        "transcription_config": transcription_config.as_message(),
+    }
+
+
+def end_of_stream(last_seq_no: int) -> dict[str, Any]:
+    """Return the EndOfStream message for the given number of audio frames sent."""
+    return {"message": ClientMessageType.END_OF_STREAM, "last_seq_no": last_seq_no}
+
+
+def force_end_of_utterance() -> dict[str, Any]:
+    """Return the ForceEndOfUtterance message."""
+    return {"message": ClientMessageType.FORCE_END_OF_UTTERANCE}
+
+
+def _number(value: object, default: float = 0.0) -> float:
+    """Return a JSON number as float, refusing anything else."""
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        msg = f"expected a number, got {type(value).__name__}"
+        raise InvalidMessage(msg)
+    return float(value)
+
+
+def _result_item(raw: ResultMessage) -> ResultItem:
+    """Parse one entry of a transcript's results."""
+    alternatives = raw.get("alternatives") or []
+    best: dict[str, Any] = (
+        cast("dict[str, Any]", alternatives[0]) if alternatives else {}
+    )
+    content = best.get("content", "")
+    if not isinstance(content, str):
+        msg = "result content is not a string"
+        raise InvalidMessage(msg)
+    try:
+        attaches_to = AttachesTo(raw.get("attaches_to", AttachesTo.NONE))
+    except ValueError:
+        attaches_to = AttachesTo.NONE
+    confidence = best.get("confidence")
+    return ResultItem(
+        content=content,
+        type=str(raw.get("type", "word")),
+        attaches_to=attaches_to,
+        start_time=_number(raw.get("start_time")),
+        end_time=_number(raw.get("end_time")),
+        confidence=None if confidence is None else _number(confidence),
+        is_eos=bool(raw.get("is_eos", False)),
+    )
+
+
+def parse_results(message: dict[str, Any]) -> tuple[ResultItem, ...]:
+    """Parse the results of an AddTranscript or AddPartialTranscript."""
+    results = message.get("results", [])
+    if not isinstance(results, list):
+        msg = "results is not a list"
+        raise InvalidMessage(msg)
+    try:
+        return tuple(_result_item(raw) for raw in results)
+    except (AttributeError, IndexError, KeyError, TypeError) as err:
+        msg = f"malformed transcript results: {err}"
+        raise InvalidMessage(msg) from err
+
+
+def parse_times(message: dict[str, Any]) -> tuple[float, float]:
+    """Return the start and end time of a message's metadata."""
+    metadata = message.get("metadata", {})
+    if not isinstance(metadata, dict):
+        msg = "metadata is not an object"
+        raise InvalidMessage(msg)
+    return _number(metadata.get("start_time")), _number(metadata.get("end_time"))
+
+
+def parse_recognition_started(message: dict[str, Any]) -> RecognitionStarted:
+    """Parse RecognitionStarted: the session id and the language pack."""
+    info = message.get("language_pack_info", {})
+    if not isinstance(info, dict):
+        msg = "language_pack_info is not an object"
+        raise InvalidMessage(msg)
+    delimiter = info.get("word_delimiter", " ")
+    if not isinstance(delimiter, str):
+        msg = "word_delimiter is not a string"
+        raise InvalidMessage(msg)
+    return RecognitionStarted(
+        session_id=str(message.get("id", "")),
+        word_delimiter=delimiter,
+        language_pack_info=info,
+    )
+
+
+def parse_seq_no(message: dict[str, Any]) -> int:
+    """Return the seq_no of AudioAdded."""
+    seq_no = message.get("seq_no")
+    if isinstance(seq_no, bool) or not isinstance(seq_no, int):
+        msg = "AudioAdded without an integer seq_no"
+        raise InvalidMessage(msg)
+    return seq_no
+
+
+def notice_fields(message: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
+    """Return the type, reason and remaining fields of Info, Warning or Error."""
+    details = {
+        key: value
+        for key, value in message.items()
+        if key not in {"message", "type", "reason"}
+    }
+    return str(message.get("type", "")), str(message.get("reason", "")), details

@@ -1,0 +1,776 @@
+"""Tests for a Realtime session against the fake Speechmatics server."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+import contextlib
+from dataclasses import replace
+
+import aiohttp
+import pytest
+from syrupy.assertion import SnapshotAssertion
+
+from custom_components.speechmatics.realtime import (
+    AdditionalVocab,
+    AudioFormat,
+    AuthenticationError,
+    CannotConnect,
+    ConnectionClosed,
+    EndOfTranscript,
+    EndOfUtterance,
+    FinalTranscript,
+    InvalidConfiguration,
+    InvalidMessage,
+    NotAllowed,
+    PartialTranscript,
+    QuotaExceeded,
+    RealtimeClient,
+    RealtimeEvent,
+    RealtimeSession,
+    RecognitionStarted,
+    ServerInfo,
+    ServerWarning,
+    ServiceError,
+    SessionOptions,
+    SessionTimeout,
+    TimeoutStage,
+    TranscriptionConfig,
+    TransientServiceError,
+    UsageLimitExceeded,
+)
+
+from .conftest import API_KEY, FAST_OPTIONS, session_tasks
+from .fake_speechmatics import (
+    Close,
+    Drop,
+    FakeSpeechmatics,
+    Ping,
+    SendBinary,
+    SendJson,
+    SendText,
+    Stall,
+    Trigger,
+    tokens,
+    transcript_message,
+)
+from .fake_speechmatics.server import error, scripted
+
+CONFIG = TranscriptionConfig(language="en", enable_partials=True)
+CHUNK = 320  # Home Assistant's 10 ms of 16 kHz 16-bit mono
+
+
+def speech(seconds: float) -> bytes:
+    """Return audio of the given length (a ramp, so reordering would show)."""
+    size = int(32000 * seconds)
+    return bytes(i % 251 for i in range(size))
+
+
+def chunks(audio: bytes, size: int = CHUNK) -> Iterator[bytes]:
+    """Split audio as Home Assistant does."""
+    for start in range(0, len(audio), size):
+        yield audio[start : start + size]
+
+
+async def stream(session: RealtimeSession, audio: bytes) -> None:
+    """Send audio in Home Assistant's chunks."""
+    for chunk in chunks(audio):
+        await session.send_audio(chunk)
+
+
+async def transcribe(session: RealtimeSession, audio: bytes) -> str:
+    """Send audio and return the final transcript."""
+    await stream(session, audio)
+    return await session.finish()
+
+
+async def collect(session: RealtimeSession) -> list[RealtimeEvent]:
+    """Return every event of a session."""
+    return [event async for event in session.events()]
+
+
+async def assert_closed(fake: FakeSpeechmatics) -> None:
+    """Assert the connection is gone on both ends and no session task is left."""
+    await fake.wait_closed()
+    assert fake.open_connections == 0
+    assert not session_tasks()
+
+
+async def test_session_transcribes_and_closes(
+    client: RealtimeClient, fake_speechmatics: FakeSpeechmatics
+) -> None:
+    """Test a whole session: audio in, events and the final transcript out."""
+    audio = speech(2.0)
+    async with client.session(CONFIG) as session:
+        events_task = asyncio.create_task(collect(session))
+        await stream(session, audio)
+        text = await session.finish()
+        events = await events_task
+
+    assert text == "Turn on the kitchen light."
+    assert session.session_id == "fake-session"
+    record = fake_speechmatics.sessions[0]
+    assert bytes(record.audio) == audio
+    assert record.end_of_stream == {
+        "message": "EndOfStream",
+        "last_seq_no": record.frames,
+    }
+    assert record.headers["Authorization"] == f"Bearer {API_KEY}"
+    assert record.query == {"sm-sdk": "tests-0"}
+    assert session.stats.audio_bytes_sent == len(audio)
+    assert session.stats.frames_acked == record.frames
+
+    kinds = [type(event) for event in events]
+    assert kinds[0] is ServerInfo
+    assert kinds[1] is RecognitionStarted
+    assert kinds[-1] is EndOfTranscript
+    assert PartialTranscript in kinds
+    finals = [event.text for event in events if isinstance(event, FinalTranscript)]
+    assert " ".join(finals) == "Turn on the kitchen light."
+    partials = [event.text for event in events if isinstance(event, PartialTranscript)]
+    assert partials[0] == "Turn"
+    assert events[-1] == EndOfTranscript("Turn on the kitchen light.")
+    await assert_closed(fake_speechmatics)
+
+
+async def test_start_recognition_and_end_of_stream_frames(
+    client: RealtimeClient,
+    fake_speechmatics: FakeSpeechmatics,
+    snapshot: SnapshotAssertion,
+) -> None:
+    """Test the exact JSON frames the client sends."""
+    config = TranscriptionConfig(
+        language="de",
+        model="enhanced",
+        max_delay=0.7,
+        max_delay_mode="flexible",
+        enable_partials=True,
+        output_locale="en-GB",
+        additional_vocab=(
+            AdditionalVocab("Zigbee"),
+            AdditionalVocab("Home Assistant", ("home assistent",)),
+        ),
+        end_of_utterance_silence_trigger=0.5,
+    )
+    async with client.session(config) as session:
+        await stream(session, speech(0.25))
+        await session.finish()
+    assert fake_speechmatics.sessions[0].received == snapshot
+
+
+async def test_audio_sent_before_start_is_kept_in_order(
+    client: RealtimeClient, fake_speechmatics: FakeSpeechmatics
+) -> None:
+    """Test audio handed over while the session starts is sent, all of it, in order."""
+    fake_speechmatics.start_delay = 0.3
+    audio = speech(1.5)
+    async with client.session(CONFIG) as session:
+        await stream(session, audio)
+        assert session.started is None
+        text = await session.finish()
+
+    record = fake_speechmatics.sessions[0]
+    assert text == "Turn on the kitchen light."
+    assert bytes(record.audio) == audio
+    assert record.end_of_stream == {
+        "message": "EndOfStream",
+        "last_seq_no": record.frames,
+    }
+    await assert_closed(fake_speechmatics)
+
+
+async def test_chunks_are_coalesced_into_frames(
+    http: aiohttp.ClientSession, fake_speechmatics: FakeSpeechmatics
+) -> None:
+    """Test 10 ms chunks go out as frames of the configured duration, tail flushed at end."""
+    options = replace(FAST_OPTIONS, frame_duration=0.05)
+    client = RealtimeClient(
+        http, API_KEY, fake_speechmatics.url, sdk_id="t", options=options
+    )
+    audio = speech(1.0) + b"\x01\x02" * 5  # 1 s and a 10-byte tail
+    async with client.session(CONFIG) as session:
+        await stream(session, audio)
+        await session.finish()
+
+    record = fake_speechmatics.sessions[0]
+    assert record.frames == 21  # twenty 50 ms frames of 1600 bytes, then the tail
+    assert bytes(record.audio) == audio
+    assert record.end_of_stream == {"message": "EndOfStream", "last_seq_no": 21}
+
+
+async def test_unacknowledged_audio_is_bounded(
+    http: aiohttp.ClientSession, fake_speechmatics: FakeSpeechmatics
+) -> None:
+    """Test a server that stops acknowledging gets no more than the window, then a timeout."""
+    options = replace(FAST_OPTIONS, max_unacked_frames=4, ack_timeout=0.3)
+    client = RealtimeClient(
+        http, API_KEY, fake_speechmatics.url, sdk_id="t", options=options
+    )
+    fake_speechmatics.actions[Trigger.frame(2)] = [Stall()]
+    async with client.session(CONFIG) as session:
+        await session.wait_started()
+        with pytest.raises(SessionTimeout) as err:
+            await transcribe(session, speech(3.0))
+    assert err.value.stage is TimeoutStage.ACK
+    record = fake_speechmatics.sessions[0]
+    # Two frames were acknowledged, so at most four more were outstanding.
+    assert record.frames == 6
+    await assert_closed(fake_speechmatics)
+
+
+async def test_slow_acks_hold_the_sender_back(
+    http: aiohttp.ClientSession, fake_speechmatics: FakeSpeechmatics
+) -> None:
+    """Test slow acknowledgements throttle a fast source without losing audio."""
+    options = replace(FAST_OPTIONS, max_unacked_frames=2)
+    client = RealtimeClient(
+        http, API_KEY, fake_speechmatics.url, sdk_id="t", options=options
+    )
+    fake_speechmatics.ack_delay = 0.005
+    audio = speech(2.0)
+    async with client.session(CONFIG) as session:
+        await session.wait_started()
+        await stream(session, audio)
+        text = await session.finish()
+    assert text == "Turn on the kitchen light."
+    assert bytes(fake_speechmatics.sessions[0].audio) == audio
+
+
+@pytest.mark.parametrize(
+    ("error_type", "exception", "close_code"),
+    [
+        ("not_authorised", AuthenticationError, 4001),
+        ("not_allowed", NotAllowed, 4003),
+        ("invalid_model", InvalidConfiguration, 4004),
+        ("quota_exceeded", QuotaExceeded, 4005),
+        ("timelimit_exceeded", UsageLimitExceeded, 4006),
+        ("job_error", TransientServiceError, 4013),
+        ("protocol_error", InvalidConfiguration, 1003),
+        ("invalid_message", InvalidConfiguration, 1000),
+        ("invalid_language", InvalidConfiguration, 1000),
+        ("invalid_config", InvalidConfiguration, 1000),
+        ("invalid_audio_type", InvalidConfiguration, 1000),
+        ("invalid_output_format", InvalidConfiguration, 1000),
+        ("idle_timeout", TransientServiceError, 1008),
+        ("session_timeout", TransientServiceError, 1008),
+        ("unknown_error", TransientServiceError, 1011),
+        ("buffer_error", TransientServiceError, 1000),
+        ("data_error", TransientServiceError, 1000),
+        ("insufficient_funds", UsageLimitExceeded, 1000),
+        ("session_transfer", TransientServiceError, 1000),
+        ("a_future_error", TransientServiceError, 1000),
+    ],
+)
+@pytest.mark.parametrize("trigger", [Trigger.START, Trigger.frame(3)])
+async def test_server_errors(
+    client: RealtimeClient,
+    fake_speechmatics: FakeSpeechmatics,
+    error_type: str,
+    exception: type[ServiceError],
+    close_code: int,
+    trigger: str,
+) -> None:
+    """Test each Error type, before and after the start, keeps type, reason and code."""
+    fake_speechmatics.actions[trigger] = error(error_type, "because")
+    async with client.session(CONFIG) as session:
+        with pytest.raises(exception) as err:
+            await transcribe(session, speech(1.0))
+    assert err.value.error_type == error_type
+    assert err.value.reason == "because"
+    assert err.value.close_code == close_code
+    assert session.failure is err.value
+    await assert_closed(fake_speechmatics)
+
+    fake_speechmatics.actions.clear()
+    async with client.session(CONFIG) as session:
+        await stream(session, speech(1.0))
+        assert await session.finish() == "Turn on the kitchen light."
+
+
+@pytest.mark.parametrize(
+    ("code", "exception"),
+    [(4001, AuthenticationError), (4005, QuotaExceeded), (1011, TransientServiceError)],
+)
+async def test_close_code_without_error_message(
+    client: RealtimeClient,
+    fake_speechmatics: FakeSpeechmatics,
+    code: int,
+    exception: type[ServiceError],
+) -> None:
+    """Test a close code that names an error type maps to it without an Error message."""
+    fake_speechmatics.actions[Trigger.STARTED] = [Close(code)]
+    async with client.session(CONFIG) as session:
+        with pytest.raises(exception) as err:
+            await session.finish()
+    assert err.value.close_code == code
+
+
+async def test_error_without_close_keeps_no_code(
+    client: RealtimeClient, fake_speechmatics: FakeSpeechmatics
+) -> None:
+    """Test an Error not followed by a close is reported after a bounded wait."""
+    fake_speechmatics.actions[Trigger.STARTED] = [
+        SendJson({"message": "Error", "type": "job_error", "reason": "busy"}),
+        Stall(),
+    ]
+    async with client.session(CONFIG) as session:
+        with pytest.raises(TransientServiceError) as err:
+            await session.finish()
+    assert err.value.close_code is None
+    assert err.value.retryable
+
+
+@pytest.mark.parametrize(
+    ("status", "exception"),
+    [
+        (401, AuthenticationError),
+        (403, CannotConnect),
+        (404, CannotConnect),
+        (500, CannotConnect),
+    ],
+)
+async def test_handshake_refused(
+    client: RealtimeClient,
+    fake_speechmatics: FakeSpeechmatics,
+    status: int,
+    exception: type[Exception],
+) -> None:
+    """Test an HTTP error at the handshake, including a rejected key."""
+    fake_speechmatics.http_status = status
+    async with client.session(CONFIG) as session:
+        with pytest.raises(exception) as err:
+            await session.wait_started()
+    assert API_KEY not in str(err.value)
+    if isinstance(err.value, CannotConnect):
+        assert err.value.status == status
+    with pytest.raises(exception):
+        await session.send_audio(b"\x00\x00")
+    assert not session_tasks()
+
+
+async def test_wrong_api_key(
+    http: aiohttp.ClientSession, fake_speechmatics: FakeSpeechmatics
+) -> None:
+    """Test the server's 401 for a wrong key is an authentication error without the key."""
+    client = RealtimeClient(
+        http, "wrong-key", fake_speechmatics.url, sdk_id="t", options=FAST_OPTIONS
+    )
+    async with client.session(CONFIG) as session:
+        with pytest.raises(AuthenticationError) as err:
+            await session.finish()
+    assert "wrong-key" not in repr(err.value)
+    assert err.value.error_type == "not_authorised"
+
+
+async def test_connection_refused(
+    http: aiohttp.ClientSession, unused_tcp_port: int
+) -> None:
+    """Test nothing listening at the URL is CannotConnect."""
+    client = RealtimeClient(
+        http,
+        API_KEY,
+        f"ws://127.0.0.1:{unused_tcp_port}/v2",
+        sdk_id="t",
+        options=FAST_OPTIONS,
+    )
+    async with client.session(CONFIG) as session:
+        with pytest.raises(CannotConnect) as err:
+            await session.finish()
+    assert err.value.status is None
+
+
+@contextlib.asynccontextmanager
+async def silent_tcp_server() -> AsyncIterator[int]:
+    """Accept TCP connections on 127.0.0.1 and never answer."""
+    held: list[asyncio.StreamWriter] = []
+
+    async def hold(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+
+    server = await asyncio.start_server(hold, "127.0.0.1", 0)
+    try:
+        yield server.sockets[0].getsockname()[1]
+    finally:
+        for writer in held:
+            writer.close()
+        server.close()
+        await server.wait_closed()
+
+
+async def test_connect_timeout(http: aiohttp.ClientSession) -> None:
+    """Test a server that accepts TCP but never answers the upgrade times out."""
+    options = replace(FAST_OPTIONS, connect_timeout=0.2)
+    async with silent_tcp_server() as port:
+        client = RealtimeClient(
+            http, API_KEY, f"ws://127.0.0.1:{port}/v2", sdk_id="t", options=options
+        )
+        async with client.session(CONFIG) as session:
+            with pytest.raises(SessionTimeout) as err:
+                await session.wait_started()
+    assert err.value.stage is TimeoutStage.CONNECT
+    assert not session_tasks()
+
+
+@pytest.mark.parametrize(
+    ("trigger", "stage"),
+    [(Trigger.START, TimeoutStage.START), (Trigger.END_OF_STREAM, TimeoutStage.FINISH)],
+)
+async def test_stalls_time_out(
+    http: aiohttp.ClientSession,
+    fake_speechmatics: FakeSpeechmatics,
+    trigger: str,
+    stage: TimeoutStage,
+) -> None:
+    """Test no RecognitionStarted and no EndOfTranscript are each bounded."""
+    options = replace(FAST_OPTIONS, start_timeout=0.3, finish_timeout=0.3)
+    client = RealtimeClient(
+        http, API_KEY, fake_speechmatics.url, sdk_id="t", options=options
+    )
+    fake_speechmatics.actions[trigger] = [Stall()]
+    async with client.session(CONFIG) as session:
+        await stream(session, speech(0.5))
+        with pytest.raises(SessionTimeout) as err:
+            await session.finish()
+    assert err.value.stage is stage
+    assert session.failure is err.value
+    await assert_closed(fake_speechmatics)
+
+
+async def test_heartbeat_detects_a_silent_server(
+    http: aiohttp.ClientSession, fake_speechmatics: FakeSpeechmatics
+) -> None:
+    """Test a server that answers no ping and sends nothing fails the session."""
+    options = replace(FAST_OPTIONS, ping_interval=0.05, pong_timeout=0.2)
+    client = RealtimeClient(
+        http, API_KEY, fake_speechmatics.url, sdk_id="t", options=options
+    )
+    fake_speechmatics.autoping = False
+    fake_speechmatics.actions[Trigger.STARTED] = [Stall()]
+    async with client.session(CONFIG) as session:
+        with pytest.raises(SessionTimeout) as err:
+            async for _event in session.events():
+                pass
+    assert err.value.stage is TimeoutStage.HEARTBEAT
+
+
+async def test_heartbeat_keeps_an_idle_session(
+    http: aiohttp.ClientSession, fake_speechmatics: FakeSpeechmatics
+) -> None:
+    """Test pongs keep a session alive that receives nothing else for many pong timeouts."""
+    options = replace(FAST_OPTIONS, ping_interval=0.02, pong_timeout=0.05)
+    client = RealtimeClient(
+        http, API_KEY, fake_speechmatics.url, sdk_id="t", options=options
+    )
+    fake_speechmatics.actions[Trigger.STARTED] = [Stall()]
+    async with client.session(CONFIG) as session:
+        await session.wait_started()
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.5):
+                await collect(session)
+        assert session.failure is None
+
+
+@pytest.mark.parametrize(
+    ("action", "exception"),
+    [
+        (Drop(), ConnectionClosed),
+        (Close(1000), ConnectionClosed),
+        (SendText("{not json"), InvalidMessage),
+        (SendText("[1, 2]"), InvalidMessage),
+        (SendBinary(), InvalidMessage),
+        (SendJson({"message": "AudioAdded"}), InvalidMessage),
+        (SendJson({"message": "AddTranscript", "results": "nope"}), InvalidMessage),
+        (
+            SendJson(
+                {
+                    "message": "AddTranscript",
+                    "results": [{"alternatives": [{"content": 5}]}],
+                }
+            ),
+            InvalidMessage,
+        ),
+        (
+            SendJson(
+                {
+                    "message": "AddTranscript",
+                    "results": [{"alternatives": [{}], "start_time": "x"}],
+                }
+            ),
+            InvalidMessage,
+        ),
+        (SendJson({"message": "AddTranscript", "results": [7]}), InvalidMessage),
+        (
+            SendJson({"message": "AddTranscript", "results": [], "metadata": []}),
+            InvalidMessage,
+        ),
+    ],
+)
+async def test_broken_connections_and_frames(
+    client: RealtimeClient,
+    fake_speechmatics: FakeSpeechmatics,
+    action: object,
+    exception: type[Exception],
+) -> None:
+    """Test a dropped connection or an invalid frame mid-stream fails the session."""
+    fake_speechmatics.actions[Trigger.frame(4)] = [action]  # type: ignore[list-item]
+    async with client.session(CONFIG) as session:
+        with pytest.raises(exception):
+            await transcribe(session, speech(2.0))
+    with pytest.raises(exception):
+        await collect(session)
+    await assert_closed(fake_speechmatics)
+
+
+@pytest.mark.parametrize(
+    "started",
+    [
+        {"message": "RecognitionStarted", "id": "x", "language_pack_info": []},
+        {
+            "message": "RecognitionStarted",
+            "id": "x",
+            "language_pack_info": {"word_delimiter": 1},
+        },
+    ],
+)
+async def test_invalid_recognition_started(
+    client: RealtimeClient,
+    fake_speechmatics: FakeSpeechmatics,
+    started: dict[str, object],
+) -> None:
+    """Test a malformed RecognitionStarted fails the start."""
+    fake_speechmatics.actions[Trigger.START] = [SendJson(started), Stall()]
+    async with client.session(CONFIG) as session:
+        with pytest.raises(InvalidMessage):
+            await session.wait_started()
+
+
+async def test_unknown_messages_are_ignored(
+    client: RealtimeClient,
+    fake_speechmatics: FakeSpeechmatics,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Test unknown messages and unknown Info and Warning types do not fail the session."""
+    caplog.set_level("DEBUG", "custom_components.speechmatics")
+    fake_speechmatics.actions[Trigger.START] = [
+        SendJson(
+            {"message": "Info", "type": "a_new_info", "reason": "news", "extra": 1}
+        ),
+        SendJson({"message": "Warning", "type": "a_new_warning", "reason": "careful"}),
+    ]
+    fake_speechmatics.actions[Trigger.frame(2)] = [
+        SendJson({"message": "SomethingNew", "x": 1})
+    ]
+    async with client.session(CONFIG) as session:
+        events_task = asyncio.create_task(collect(session))
+        await stream(session, speech(1.0))
+        assert await session.finish() == "Turn on the kitchen light."
+        events = await events_task
+    assert ServerInfo("a_new_info", "news", {"extra": 1}) in events
+    assert ServerWarning("a_new_warning", "careful", {}) in events
+    assert "Ignoring unknown message SomethingNew" in caplog.text
+
+
+async def test_duration_limit_ends_input(
+    client: RealtimeClient, fake_speechmatics: FakeSpeechmatics
+) -> None:
+    """Test Warning duration_limit_exceeded stops the audio and the session still ends."""
+    fake_speechmatics.actions[Trigger.frame(3)] = [
+        SendJson(
+            {
+                "message": "Warning",
+                "type": "duration_limit_exceeded",
+                "reason": "limit",
+                "duration_limit": 7200,
+            }
+        ),
+        SendJson(transcript_message(tokens("Turn"), final=True)),
+        SendJson({"message": "EndOfTranscript"}),
+    ]
+    async with client.session(CONFIG) as session:
+        events = session.events()
+        await stream(session, speech(0.3))
+        async for event in events:
+            if isinstance(event, ServerWarning):
+                break
+        await stream(session, speech(0.5))
+        assert await session.finish() == "Turn"
+    record = fake_speechmatics.sessions[0]
+    assert record.end_of_stream is None
+    assert record.frames == 3
+
+
+async def test_force_end_of_utterance(
+    client: RealtimeClient, fake_speechmatics: FakeSpeechmatics
+) -> None:
+    """Test ForceEndOfUtterance goes out after the queued audio and finalises it."""
+    async with client.session(CONFIG) as session:
+        events_task = asyncio.create_task(collect(session))
+        await stream(session, speech(0.7))  # two words
+        session.force_end_of_utterance()
+        await stream(session, speech(0.1))
+        await session.finish()
+        events = await events_task
+    record = fake_speechmatics.sessions[0]
+    names = [m["message"] for m in record.received]
+    assert names == ["StartRecognition", "ForceEndOfUtterance", "EndOfStream"]
+    finals = [e.text for e in events if isinstance(e, FinalTranscript)]
+    assert finals[0] == "Turn on"
+    end = next(i for i, e in enumerate(events) if isinstance(e, EndOfUtterance))
+    assert isinstance(events[end - 1], FinalTranscript)
+
+
+@pytest.mark.parametrize("stage", ["connect", "start", "stream", "finish"])
+async def test_cancellation_closes_everything(
+    client: RealtimeClient, fake_speechmatics: FakeSpeechmatics, stage: str
+) -> None:
+    """Test cancelling the caller at each stage closes the socket and every task."""
+    fake_speechmatics.start_delay = 0.2 if stage == "start" else 0.0
+    if stage == "finish":
+        fake_speechmatics.actions[Trigger.END_OF_STREAM] = [Stall()]
+    reached = asyncio.Event()
+
+    async def run() -> None:
+        async with client.session(CONFIG) as session:
+            if stage == "connect":
+                reached.set()
+            await stream(session, speech(0.3))
+            if stage == "start":
+                reached.set()
+            await session.wait_started()
+            if stage == "stream":
+                reached.set()
+                await asyncio.Event().wait()
+            finishing = asyncio.create_task(session.finish())
+            await asyncio.sleep(0)
+            reached.set()
+            await finishing
+
+    task = asyncio.create_task(run())
+    async with asyncio.timeout(2):
+        await reached.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert not session_tasks()
+    await fake_speechmatics.wait_closed()
+
+
+async def test_close_is_idempotent_and_blocks_input(
+    client: RealtimeClient, fake_speechmatics: FakeSpeechmatics
+) -> None:
+    """Test a closed session refuses audio and closing twice is harmless."""
+    session = client.session(CONFIG)
+    with pytest.raises(RuntimeError, match="not been started"):
+        await session.send_audio(b"\x00\x00")
+    with pytest.raises(RuntimeError, match="not been started"):
+        await session.wait_started()
+    await session.close()
+    async with session:
+        await session.wait_started()
+    await session.close()
+    with pytest.raises(ConnectionClosed):
+        await session.send_audio(b"\x00\x00")
+    await assert_closed(fake_speechmatics)
+
+
+async def test_finished_session_refuses_audio(
+    client: RealtimeClient, fake_speechmatics: FakeSpeechmatics
+) -> None:
+    """Test audio after finish is refused with a clear error, and finish can be repeated."""
+    async with client.session(CONFIG) as session:
+        await stream(session, speech(0.2))
+        first = await session.finish()
+        assert await session.finish() == first
+        with pytest.raises(RuntimeError, match="already finished"):
+            await session.send_audio(b"\x00\x00")
+        with pytest.raises(RuntimeError, match="already finished"):
+            session.force_end_of_utterance()
+
+
+async def test_session_without_audio(
+    client: RealtimeClient, fake_speechmatics: FakeSpeechmatics
+) -> None:
+    """Test a session closed with no audio sends EndOfStream with last_seq_no 0."""
+    fake_speechmatics.recognizer = scripted("")
+    async with client.session(CONFIG) as session:
+        assert await session.finish() == ""
+    assert fake_speechmatics.sessions[0].end_of_stream == {
+        "message": "EndOfStream",
+        "last_seq_no": 0,
+    }
+
+
+async def test_file_audio_and_other_encodings(
+    client: RealtimeClient, fake_speechmatics: FakeSpeechmatics
+) -> None:
+    """Test file audio is sent in fixed frames and declared as type file."""
+    audio = b"RIFF" + bytes(20000)
+    async with client.session(CONFIG, AudioFormat.file()) as session:
+        await session.send_audio(audio)
+        await session.finish()
+    record = fake_speechmatics.sessions[0]
+    assert record.start is not None
+    assert record.start["audio_format"] == {"type": "file"}
+    assert bytes(record.audio) == audio
+    assert record.frames == 3
+
+
+async def test_japanese_word_delimiter(
+    client: RealtimeClient, fake_speechmatics: FakeSpeechmatics
+) -> None:
+    """Test the language pack's empty word delimiter joins words without spaces."""
+    fake_speechmatics.recognizer = scripted("電気 を つけて", word_delimiter="")
+    async with client.session(replace(CONFIG, language="ja")) as session:
+        await stream(session, speech(1.0))
+        assert await session.finish() == "電気をつけて"
+
+
+async def test_punctuation_only_and_empty_finals(
+    client: RealtimeClient, fake_speechmatics: FakeSpeechmatics
+) -> None:
+    """Test the service's punctuation-only and empty finals assemble correctly."""
+    fake_speechmatics.recognizer = scripted(
+        "Hello. Turn on the light, please.",
+        final_every=1,
+        punctuation_own_final=True,
+        empty_messages=True,
+    )
+    async with client.session(CONFIG) as session:
+        await stream(session, speech(3.0))
+        assert await session.finish() == "Hello. Turn on the light, please."
+
+
+async def test_no_api_key_sends_no_authorization(
+    http: aiohttp.ClientSession, fake_speechmatics: FakeSpeechmatics
+) -> None:
+    """Test an on-prem endpoint without a key gets no Authorization header."""
+    fake_speechmatics.api_key = None
+    client = RealtimeClient(
+        http, "", fake_speechmatics.url, sdk_id="t", options=FAST_OPTIONS
+    )
+    async with client.session(CONFIG) as session:
+        await session.finish()
+    assert "Authorization" not in fake_speechmatics.sessions[0].headers
+
+
+async def test_client_options_are_validated() -> None:
+    """Test impossible options and URLs are refused at once."""
+    with pytest.raises(ValueError, match="frame_duration"):
+        SessionOptions(frame_duration=0)
+    with pytest.raises(ValueError, match="max_unacked_frames"):
+        SessionOptions(max_unacked_frames=0)
+
+
+async def test_server_ping_is_answered(
+    client: RealtimeClient, fake_speechmatics: FakeSpeechmatics
+) -> None:
+    """Test the client answers the server's pings, and empty audio is a no-op."""
+    fake_speechmatics.autoping = False
+    fake_speechmatics.actions[Trigger.STARTED] = [Ping()]
+    async with client.session(CONFIG) as session:
+        await session.send_audio(b"")
+        await stream(session, speech(1.0))
+        await session.finish()
+    record = fake_speechmatics.sessions[0]
+    assert record.pongs == 1
+    assert len(record.audio) == 32000
