@@ -6,11 +6,15 @@ import asyncio
 from collections.abc import AsyncGenerator
 
 import aiohttp
+from homeassistant.const import CONF_API_KEY, CONF_URL
+from homeassistant.core import HomeAssistant
 import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 # Imported before the test plugin's hass fixture runs, so Home Assistant finds this
 # repository's custom_components rather than the plugin's own testing config.
 import custom_components.speechmatics  # noqa: F401
+from custom_components.speechmatics.const import DOMAIN
 from custom_components.speechmatics.realtime import RealtimeClient, SessionOptions
 
 from .fake_speechmatics import FakeSpeechmatics
@@ -61,3 +65,28 @@ def session_tasks() -> set[asyncio.Task[object]]:
         for task in asyncio.all_tasks()
         if task.get_name().startswith("speechmatics") and not task.done()
     }
+
+
+ENTRY_ID = "01JSPEECHMATICS0000000000"
+
+
+@pytest.fixture
+def mock_config_entry(fake_speechmatics: FakeSpeechmatics) -> MockConfigEntry:
+    """Return a config entry for the fake server."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        entry_id=ENTRY_ID,
+        title="Speechmatics (127.0.0.1)",
+        data={CONF_API_KEY: API_KEY, CONF_URL: fake_speechmatics.url},
+    )
+
+
+@pytest.fixture
+async def setup_integration(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry
+) -> MockConfigEntry:
+    """Set up the integration against the fake server."""
+    mock_config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    return mock_config_entry

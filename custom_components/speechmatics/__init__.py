@@ -2,15 +2,44 @@
 
 from __future__ import annotations
 
-from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
+
+from .const import DOMAIN
+from .data import (
+    SpeechmaticsConfigEntry,
+    SpeechmaticsData,
+    async_create_validated_client,
+)
+from .realtime import AuthenticationError, SpeechmaticsError
+
+PLATFORMS: list[Platform] = [Platform.STT]
 
 
-async def async_setup_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:  # noqa: ARG001
-    """Set up Speechmatics from a config entry."""
+async def async_setup_entry(
+    hass: HomeAssistant, entry: SpeechmaticsConfigEntry
+) -> bool:
+    """Set up Speechmatics from a config entry, after proving the key and endpoint work."""
+    try:
+        client = await async_create_validated_client(hass, entry.data)
+    except AuthenticationError as err:
+        raise ConfigEntryAuthFailed(
+            translation_domain=DOMAIN, translation_key="invalid_auth"
+        ) from err
+    except SpeechmaticsError as err:
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN,
+            translation_key="cannot_connect",
+            translation_placeholders={"error": str(err)},
+        ) from err
+    entry.runtime_data = SpeechmaticsData(client)
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
 
 
-async def async_unload_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:  # noqa: ARG001
+async def async_unload_entry(
+    hass: HomeAssistant, entry: SpeechmaticsConfigEntry
+) -> bool:
     """Unload a Speechmatics config entry."""
-    return True
+    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)

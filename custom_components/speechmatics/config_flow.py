@@ -2,12 +2,314 @@
 
 from __future__ import annotations
 
-from homeassistant.config_entries import ConfigFlow
+from collections.abc import Mapping
+import logging
+from typing import Any, override
 
-from .const import DOMAIN
+from homeassistant.config_entries import (
+    ConfigEntry,
+    ConfigFlow,
+    ConfigFlowResult,
+    OptionsFlow,
+)
+from homeassistant.const import CONF_API_KEY, CONF_URL
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.data_entry_flow import AbortFlow
+from homeassistant.helpers.selector import (
+    BooleanSelector,
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
+    TextSelector,
+    TextSelectorConfig,
+    TextSelectorType,
+)
+import probatio
+from yarl import URL
+
+from .const import (
+    CONF_ADDITIONAL_VOCAB,
+    CONF_CONTENT,
+    CONF_ENABLE_PARTIALS,
+    CONF_ENDPOINT,
+    CONF_MAX_DELAY,
+    CONF_MODEL,
+    CONF_SOUNDS_LIKE,
+    DEFAULT_ENABLE_PARTIALS,
+    DEFAULT_MAX_DELAY,
+    DEFAULT_MODEL,
+    DOMAIN,
+    ENDPOINT_CUSTOM,
+    MODELS,
+)
+from .data import async_create_validated_client
+from .realtime import (
+    REGION_URLS,
+    AuthenticationError,
+    NotAllowed,
+    SpeechmaticsError,
+    UsageLimitExceeded,
+    validate_url,
+)
+from .realtime.models import MAX_ADDITIONAL_VOCAB
+
+_LOGGER = logging.getLogger(__name__)
+
+# The service drops vocabulary entries longer than this (validation_warning).
+_MAX_VOCAB_WORDS = 6
+
+_ENDPOINT_SELECTOR = SelectSelector(
+    SelectSelectorConfig(
+        options=[*REGION_URLS, ENDPOINT_CUSTOM],
+        translation_key=CONF_ENDPOINT,
+        mode=SelectSelectorMode.DROPDOWN,
+    )
+)
+_CONNECTION_SCHEMA = probatio.Schema(
+    {
+        probatio.Optional(CONF_API_KEY): TextSelector(
+            TextSelectorConfig(type=TextSelectorType.PASSWORD)
+        ),
+        probatio.Required(CONF_ENDPOINT, default="eu"): _ENDPOINT_SELECTOR,
+        probatio.Optional(CONF_URL): TextSelector(
+            TextSelectorConfig(type=TextSelectorType.URL)
+        ),
+    }
+)
+_REAUTH_SCHEMA = probatio.Schema(
+    {
+        probatio.Optional(CONF_API_KEY): TextSelector(
+            TextSelectorConfig(type=TextSelectorType.PASSWORD)
+        ),
+    }
+)
+_OPTIONS_SCHEMA = probatio.Schema(
+    {
+        probatio.Required(CONF_MODEL): SelectSelector(
+            SelectSelectorConfig(options=list(MODELS), translation_key=CONF_MODEL)
+        ),
+        probatio.Required(CONF_MAX_DELAY): NumberSelector(
+            NumberSelectorConfig(
+                min=0.7,
+                max=4,
+                step=0.1,
+                unit_of_measurement="s",
+                mode=NumberSelectorMode.SLIDER,
+            )
+        ),
+        probatio.Required(CONF_ENABLE_PARTIALS): BooleanSelector(),
+        probatio.Optional(CONF_ADDITIONAL_VOCAB): TextSelector(
+            TextSelectorConfig(multiple=True)
+        ),
+    }
+)
+
+
+def endpoint_url(user_input: Mapping[str, Any]) -> str:
+    """Return the WebSocket URL the form names; raise ValueError for a bad custom URL."""
+    endpoint = user_input.get(CONF_ENDPOINT, ENDPOINT_CUSTOM)
+    if endpoint in REGION_URLS:
+        return REGION_URLS[endpoint]
+    return str(validate_url(str(user_input.get(CONF_URL, "")).strip()))
+
+
+def endpoint_of(url: str) -> dict[str, str]:
+    """Return the form values that stand for a URL."""
+    for endpoint, region_url in REGION_URLS.items():
+        if url == region_url:
+            return {CONF_ENDPOINT: endpoint}
+    return {CONF_ENDPOINT: ENDPOINT_CUSTOM, CONF_URL: url}
+
+
+def title_for(url: str) -> str:
+    """Return the entry title for an endpoint."""
+    for endpoint, region_url in REGION_URLS.items():
+        if url == region_url:
+            return f"Speechmatics ({endpoint.upper()})"
+    return f"Speechmatics ({URL(url).host})"
+
+
+async def _async_errors(hass: HomeAssistant, data: Mapping[str, Any]) -> dict[str, str]:
+    """Open a Realtime session with the key and URL; return the form errors."""
+    try:
+        await async_create_validated_client(hass, data)
+    except AuthenticationError, NotAllowed:
+        return {"base": "invalid_auth"}
+    except UsageLimitExceeded:
+        return {"base": "usage_limit"}
+    except SpeechmaticsError as err:
+        _LOGGER.debug("Validation of %s failed: %s", data[CONF_URL], err)
+        return {"base": "cannot_connect"}
+    except Exception:
+        _LOGGER.exception("Unexpected error while validating Speechmatics")
+        return {"base": "unknown"}
+    return {}
+
+
+def parse_vocab(lines: list[str]) -> list[dict[str, Any]]:
+    """Parse `phrase` or `phrase: sounds like, sounds like` lines; raise ValueError."""
+    entries: list[dict[str, Any]] = []
+    for line in lines:
+        content, _, spellings = line.partition(":")
+        content = " ".join(content.split())
+        if not content:
+            continue
+        if len(content.split()) > _MAX_VOCAB_WORDS:
+            raise ValueError(content)
+        entry: dict[str, Any] = {CONF_CONTENT: content}
+        if sounds_like := [s.strip() for s in spellings.split(",") if s.strip()]:
+            entry[CONF_SOUNDS_LIKE] = sounds_like
+        entries.append(entry)
+    if len(entries) > MAX_ADDITIONAL_VOCAB:
+        raise ValueError(str(len(entries)))
+    return entries
+
+
+def format_vocab(entries: list[Mapping[str, Any]]) -> list[str]:
+    """Return vocabulary entries as the lines the options form shows."""
+    return [
+        f"{entry[CONF_CONTENT]}: {', '.join(entry[CONF_SOUNDS_LIKE])}"
+        if entry.get(CONF_SOUNDS_LIKE)
+        else entry[CONF_CONTENT]
+        for entry in entries
+    ]
 
 
 class SpeechmaticsConfigFlow(ConfigFlow, domain=DOMAIN):
     """Handle a config flow for Speechmatics."""
 
     VERSION = 1
+
+    @staticmethod
+    @override
+    @callback
+    def async_get_options_flow(config_entry: ConfigEntry) -> SpeechmaticsOptionsFlow:
+        """Return the options flow."""
+        return SpeechmaticsOptionsFlow()
+
+    def _abort_if_configured(
+        self, data: dict[str, Any], entry: ConfigEntry | None
+    ) -> None:
+        """Abort when another entry has the same key and endpoint."""
+        for other in self._async_current_entries(include_ignore=False):
+            if other is not entry and all(
+                other.data.get(key) == value for key, value in data.items()
+            ):
+                reason = "already_configured"
+                raise AbortFlow(reason)
+
+    async def _async_validate_input(
+        self, user_input: dict[str, Any], entry: ConfigEntry | None
+    ) -> tuple[dict[str, Any] | None, dict[str, str]]:
+        """Return the entry data the form describes once proven, or the form errors."""
+        try:
+            url = endpoint_url(user_input)
+        except ValueError:
+            return None, {CONF_URL: "invalid_url"}
+        data = {CONF_API_KEY: user_input.get(CONF_API_KEY, ""), CONF_URL: url}
+        self._abort_if_configured(data, entry)
+        if errors := await _async_errors(self.hass, data):
+            return None, errors
+        return data, {}
+
+    def _show_connection_form(
+        self,
+        step_id: str,
+        suggested: Mapping[str, Any] | None,
+        errors: dict[str, str],
+    ) -> ConfigFlowResult:
+        """Show the API key and endpoint form."""
+        return self.async_show_form(
+            step_id=step_id,
+            data_schema=self.add_suggested_values_to_schema(
+                _CONNECTION_SCHEMA, suggested
+            ),
+            errors=errors,
+        )
+
+    async def async_step_user(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for the API key and the endpoint, and prove they work."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data, errors = await self._async_validate_input(user_input, None)
+            if data is not None:
+                return self.async_create_entry(
+                    title=title_for(data[CONF_URL]), data=data
+                )
+        return self._show_connection_form("user", user_input, errors)
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Change the endpoint or the key."""
+        entry = self._get_reconfigure_entry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data, errors = await self._async_validate_input(user_input, entry)
+            if data is not None:
+                return self.async_update_reload_and_abort(
+                    entry, title=title_for(data[CONF_URL]), data_updates=data
+                )
+        suggested = user_input or {**entry.data, **endpoint_of(entry.data[CONF_URL])}
+        return self._show_connection_form("reconfigure", suggested, errors)
+
+    async def async_step_reauth(
+        self, entry_data: Mapping[str, Any]
+    ) -> ConfigFlowResult:
+        """Start reauthentication after the service rejected the key."""
+        return await self.async_step_reauth_confirm()
+
+    async def async_step_reauth_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for a new API key."""
+        entry = self._get_reauth_entry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data = {**entry.data, CONF_API_KEY: user_input.get(CONF_API_KEY, "")}
+            if not (errors := await _async_errors(self.hass, data)):
+                return self.async_update_reload_and_abort(entry, data_updates=data)
+        return self.async_show_form(
+            step_id="reauth_confirm",
+            data_schema=_REAUTH_SCHEMA,
+            description_placeholders={"url": entry.data[CONF_URL]},
+            errors=errors,
+        )
+
+
+class SpeechmaticsOptionsFlow(OptionsFlow):
+    """Options that apply to the next session, without a restart."""
+
+    async def async_step_init(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Choose the model, latency, partial results and custom vocabulary."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            try:
+                vocab = parse_vocab(user_input.get(CONF_ADDITIONAL_VOCAB, []))
+            except ValueError:
+                errors[CONF_ADDITIONAL_VOCAB] = "invalid_vocab"
+            else:
+                return self.async_create_entry(
+                    data={**user_input, CONF_ADDITIONAL_VOCAB: vocab}
+                )
+        options = self.config_entry.options
+        suggested = user_input or {
+            CONF_MODEL: options.get(CONF_MODEL, DEFAULT_MODEL),
+            CONF_MAX_DELAY: options.get(CONF_MAX_DELAY, DEFAULT_MAX_DELAY),
+            CONF_ENABLE_PARTIALS: options.get(
+                CONF_ENABLE_PARTIALS, DEFAULT_ENABLE_PARTIALS
+            ),
+            CONF_ADDITIONAL_VOCAB: format_vocab(options.get(CONF_ADDITIONAL_VOCAB, [])),
+        }
+        return self.async_show_form(
+            step_id="init",
+            data_schema=self.add_suggested_values_to_schema(_OPTIONS_SCHEMA, suggested),
+            errors=errors,
+        )

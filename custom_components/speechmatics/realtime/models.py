@@ -243,22 +243,30 @@ class RecognitionStarted:
 
 @dataclass(frozen=True, slots=True)
 class PartialTranscript:
-    """The current not-yet-final tail of the transcript; it may still change."""
+    """The current not-yet-final tail of the transcript; it may still change.
+
+    text_so_far is the whole transcript as of this message: finals and this tail.
+    """
 
     text: str
     results: tuple[ResultItem, ...]
     start_time: float
     end_time: float
+    text_so_far: str
 
 
 @dataclass(frozen=True, slots=True)
 class FinalTranscript:
-    """A final segment of the transcript; it never changes."""
+    """A final segment of the transcript; it never changes.
+
+    text_so_far is the whole transcript as of this message.
+    """
 
     text: str
     results: tuple[ResultItem, ...]
     start_time: float
     end_time: float
+    text_so_far: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -482,14 +482,16 @@ class RealtimeSession:
         results = messages.parse_results(message)
         self.transcript.set_partial(results)
         text = render(results, self.transcript.word_delimiter)
-        self._emit(PartialTranscript(text, results, *messages.parse_times(message)))
+        start, end = messages.parse_times(message)
+        self._emit(PartialTranscript(text, results, start, end, self.transcript.text))
 
     def _on_final(self, message: dict[str, Any]) -> None:
         """Append a final segment to the transcript."""
         results = messages.parse_results(message)
         self.transcript.add_final(results)
         text = render(results, self.transcript.word_delimiter)
-        self._emit(FinalTranscript(text, results, *messages.parse_times(message)))
+        start, end = messages.parse_times(message)
+        self._emit(FinalTranscript(text, results, start, end, self.transcript.text))
 
     def _on_end_of_utterance(self, message: dict[str, Any]) -> None:
         """Report that the speaker paused."""

@@ -1,0 +1,29 @@
+"""Diagnostics for Speechmatics, with the API key redacted."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.components.diagnostics import async_redact_data
+from homeassistant.const import CONF_API_KEY
+from homeassistant.core import HomeAssistant
+
+from .data import SpeechmaticsConfigEntry
+
+TO_REDACT = {CONF_API_KEY}
+
+
+async def async_get_config_entry_diagnostics(
+    hass: HomeAssistant, entry: SpeechmaticsConfigEntry
+) -> dict[str, Any]:
+    """Return the entry, its options and what its sessions did."""
+    data = entry.runtime_data
+    return {
+        "entry": async_redact_data(entry.as_dict(), TO_REDACT),
+        "client": {
+            "url": str(data.client.url),
+            "options": repr(data.client.options),
+        },
+        "sessions": data.sessions,
+        "last_error": data.last_error,
+    }

@@ -1,0 +1,248 @@
+"""The Speechmatics speech-to-text entity: streams while the user speaks."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator
+from contextlib import aclosing
+import logging
+from typing import override
+
+from homeassistant.components.stt import (
+    AudioBitRates,
+    AudioChannels,
+    AudioCodecs,
+    AudioFormats,
+    AudioSampleRates,
+    SpeechMetadata,
+    SpeechResult,
+    SpeechResultState,
+    SpeechToTextEntity,
+)
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .audio import UnsupportedAudioError, async_read_start
+from .const import DOMAIN, EVENT_TRANSCRIPT, LANGUAGES
+from .data import SpeechmaticsConfigEntry, transcription_config
+from .realtime import (
+    AuthenticationError,
+    FinalTranscript,
+    PartialTranscript,
+    RealtimeSession,
+    SpeechmaticsError,
+)
+
+try:
+    from homeassistant.components.stt import PartialSpeechResult
+except ImportError:  # Home Assistant < 2026.11 has no partial results
+    PartialSpeechResult = None  # type: ignore[assignment,misc]  # mypy checks 2026.11
+
+_LOGGER = logging.getLogger(__name__)
+
+_ERROR = SpeechResult(None, SpeechResultState.ERROR)
+
+
+class AudioStreamError(Exception):
+    """Home Assistant's audio stream failed while the session was running."""
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: SpeechmaticsConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add the speech-to-text entity of a config entry."""
+    async_add_entities([SpeechmaticsSpeechToText(entry)])
+
+
+class SpeechmaticsSpeechToText(SpeechToTextEntity):
+    """Speech-to-text with the Speechmatics Realtime API."""
+
+    _attr_has_entity_name = True
+    _attr_translation_key = "speech_to_text"
+
+    def __init__(self, entry: SpeechmaticsConfigEntry) -> None:
+        """Describe the entity of one config entry."""
+        self._entry = entry
+        self._attr_unique_id = entry.entry_id
+        self._attr_device_info = DeviceInfo(
+            identifiers={(DOMAIN, entry.entry_id)},
+            name=entry.title,
+            manufacturer="Speechmatics",
+            model="Realtime API",
+            entry_type=DeviceEntryType.SERVICE,
+        )
+
+    @property
+    @override
+    def supported_languages(self) -> list[str]:
+        """Return every language Speechmatics Realtime offers, as HA tags and codes."""
+        return list(LANGUAGES)
+
+    @property
+    @override
+    def supported_formats(self) -> list[AudioFormats]:
+        """Return WAV (raw PCM or with a header) and OGG."""
+        return [AudioFormats.WAV, AudioFormats.OGG]
+
+    @property
+    @override
+    def supported_codecs(self) -> list[AudioCodecs]:
+        """Return PCM and Opus."""
+        return [AudioCodecs.PCM, AudioCodecs.OPUS]
+
+    @property
+    @override
+    def supported_bit_rates(self) -> list[AudioBitRates]:
+        """Return 16-bit samples."""
+        return [AudioBitRates.BITRATE_16]
+
+    @property
+    @override
+    def supported_sample_rates(self) -> list[AudioSampleRates]:
+        """Return every sample rate Home Assistant defines."""
+        return list(AudioSampleRates)
+
+    @property
+    @override
+    def supported_channels(self) -> list[AudioChannels]:
+        """Return mono."""
+        return [AudioChannels.CHANNEL_MONO]
+
+    @override
+    async def async_process_audio_stream(
+        self, metadata: SpeechMetadata, stream: AsyncIterable[bytes]
+    ) -> SpeechResult:
+        """Transcribe an audio stream; return the final transcript."""
+        async with aclosing(self._async_transcribe(metadata, stream)) as results:
+            async for result in results:
+                if isinstance(result, SpeechResult):
+                    return result
+        return _ERROR
+
+    async def async_process_audio_stream_with_progress(
+        self, metadata: SpeechMetadata, stream: AsyncIterable[bytes]
+    ) -> AsyncGenerator[PartialSpeechResult | SpeechResult]:
+        """Transcribe an audio stream; yield the text so far, then the final result."""
+        async with aclosing(self._async_transcribe(metadata, stream)) as results:
+            async for result in results:
+                if isinstance(result, SpeechResult):
+                    yield result
+                    return
+                if PartialSpeechResult is not None:
+                    yield PartialSpeechResult(result)
+
+    async def _async_transcribe(
+        self, metadata: SpeechMetadata, stream: AsyncIterable[bytes]
+    ) -> AsyncGenerator[str | SpeechResult]:
+        """Stream audio to one Realtime session; yield each new text so far, then the result."""
+        chunks = aiter(stream)
+        try:
+            try:
+                start = await async_read_start(metadata, chunks)
+            except UnsupportedAudioError as err:
+                _LOGGER.error("Cannot transcribe this audio: %s", err)
+                yield _ERROR
+                return
+            if start is None:
+                _LOGGER.debug("The audio stream ended without audio")
+                yield SpeechResult("", SpeechResultState.SUCCESS)
+                return
+            audio_format, head = start
+            data = self._entry.runtime_data
+            config = transcription_config(
+                self._entry.options, LANGUAGES[metadata.language]
+            )
+            data.sessions += 1
+            async with data.client.session(config, audio_format) as session:
+                try:
+                    async for text in self._async_stream(session, head, chunks):
+                        yield text
+                except SpeechmaticsError as err:
+                    yield self._failed(err)
+                    return
+                except AudioStreamError as err:
+                    _LOGGER.error("The audio stream failed: %r", err.__cause__)
+                    yield _ERROR
+                    return
+            final = session.transcript.final_text
+            self._fire(session, final, is_final=True)
+            yield SpeechResult(final, SpeechResultState.SUCCESS)
+        finally:
+            if isinstance(chunks, AsyncGenerator):
+                await chunks.aclose()
+
+    async def _async_stream(
+        self, session: RealtimeSession, head: bytes, chunks: AsyncIterator[bytes]
+    ) -> AsyncGenerator[str]:
+        """Upload audio while yielding the text so far, until the transcript ends."""
+        stream_failures: list[Exception] = []
+        upload = asyncio.create_task(
+            self._async_upload(session, head, chunks, stream_failures),
+            name="speechmatics upload",
+        )
+        try:
+            text = ""
+            try:
+                async for event in session.events():
+                    if (
+                        isinstance(event, PartialTranscript | FinalTranscript)
+                        and event.text_so_far != text
+                    ):
+                        text = event.text_so_far
+                        self._fire(session, text, is_final=False)
+                        yield text
+            except SpeechmaticsError:
+                if stream_failures:
+                    raise AudioStreamError from stream_failures[0]
+                raise
+            await upload
+        finally:
+            if not upload.done():
+                upload.cancel()
+            await asyncio.gather(upload, return_exceptions=True)
+
+    async def _async_upload(
+        self,
+        session: RealtimeSession,
+        head: bytes,
+        chunks: AsyncIterator[bytes],
+        stream_failures: list[Exception],
+    ) -> None:
+        """Send Home Assistant's audio as it arrives, then finish the session."""
+        try:
+            await session.send_audio(head)
+            async for chunk in chunks:
+                await session.send_audio(chunk)
+        except SpeechmaticsError:
+            raise
+        except Exception as err:  # noqa: BLE001  # any failure of the stream ends the run
+            # Without its audio the session cannot end: stop it, which ends the events.
+            stream_failures.append(err)
+            await session.close()
+            return
+        await session.finish()
+
+    def _failed(self, err: SpeechmaticsError) -> SpeechResult:
+        """Log a failed session, start reauthentication if the key was rejected."""
+        self._entry.runtime_data.last_error = f"{type(err).__name__}: {err}"
+        if isinstance(err, AuthenticationError):
+            _LOGGER.error("Speechmatics rejected the API key: %s", err)
+            self._entry.async_start_reauth(self.hass)
+        else:
+            _LOGGER.error("Speech-to-text with Speechmatics failed: %s", err)
+        return _ERROR
+
+    def _fire(self, session: RealtimeSession, text: str, *, is_final: bool) -> None:
+        """Fire the transcript event on the bus."""
+        self.hass.bus.async_fire(
+            EVENT_TRANSCRIPT,
+            {
+                "entity_id": self.entity_id,
+                "session_id": session.session_id,
+                "text": text,
+                "is_final": is_final,
+            },
+        )
