@@ -526,3 +526,25 @@ async def test_empty_transcript(
         metadata(), audio_stream(speech(0.5))
     )
     assert result == stt.SpeechResult("", stt.SpeechResultState.SUCCESS)
+
+
+@pytest.mark.usefixtures("setup_integration")
+async def test_stream_failing_before_audio(
+    hass: HomeAssistant,
+    fake_speechmatics: FakeSpeechmatics,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Test a stream that fails before any audio is an error without a session."""
+
+    async def broken() -> AsyncIterator[bytes]:
+        reason = "no microphone"
+        raise OSError(reason)
+        yield b""  # pragma: no cover
+
+    sessions = len(fake_speechmatics.sessions)
+    entity = stt.async_get_speech_to_text_entity(hass, ENTITY_ID)
+    assert entity is not None
+    result = await entity.async_process_audio_stream(metadata(), broken())
+    assert result == stt.SpeechResult(None, stt.SpeechResultState.ERROR)
+    assert "no microphone" in caplog.text
+    assert len(fake_speechmatics.sessions) == sessions

@@ -27,6 +27,7 @@ from .audio import UnsupportedAudioError, async_read_start
 from .const import DOMAIN, EVENT_TRANSCRIPT, LANGUAGES
 from .data import SpeechmaticsConfigEntry, transcription_config
 from .realtime import (
+    AudioFormat,
     AuthenticationError,
     FinalTranscript,
     PartialTranscript,
@@ -137,7 +138,11 @@ class SpeechmaticsSpeechToText(SpeechToTextEntity):
     async def _async_transcribe(
         self, metadata: SpeechMetadata, stream: AsyncIterable[bytes]
     ) -> AsyncGenerator[str | SpeechResult]:
-        """Stream audio to one Realtime session; yield each new text so far, then the result."""
+        """Stream audio to one Realtime session; yield each new text so far, then the result.
+
+        Every failure ends in SpeechResult(None, ERROR) and a log line: nothing raises
+        into the pipeline.
+        """
         chunks = aiter(stream)
         try:
             try:
@@ -146,33 +151,45 @@ class SpeechmaticsSpeechToText(SpeechToTextEntity):
                 _LOGGER.error("Cannot transcribe this audio: %s", err)
                 yield _ERROR
                 return
+            except Exception as err:  # noqa: BLE001  # the stream is Home Assistant's
+                _LOGGER.error("The audio stream failed: %r", err)
+                yield _ERROR
+                return
             if start is None:
                 _LOGGER.debug("The audio stream ended without audio")
                 yield SpeechResult("", SpeechResultState.SUCCESS)
                 return
-            audio_format, head = start
-            data = self._entry.runtime_data
-            config = transcription_config(
-                self._entry.options, LANGUAGES[metadata.language]
-            )
-            data.sessions += 1
-            async with data.client.session(config, audio_format) as session:
-                try:
-                    async for text in self._async_stream(session, head, chunks):
-                        yield text
-                except SpeechmaticsError as err:
-                    yield self._failed(err)
-                    return
-                except AudioStreamError as err:
-                    _LOGGER.error("The audio stream failed: %r", err.__cause__)
-                    yield _ERROR
-                    return
-            final = session.transcript.final_text
-            self._fire(session, final, is_final=True)
-            yield SpeechResult(final, SpeechResultState.SUCCESS)
+            async for result in self._async_session(metadata, *start, chunks):
+                yield result
         finally:
             if isinstance(chunks, AsyncGenerator):
                 await chunks.aclose()
+
+    async def _async_session(
+        self,
+        metadata: SpeechMetadata,
+        audio_format: AudioFormat,
+        head: bytes,
+        chunks: AsyncIterator[bytes],
+    ) -> AsyncGenerator[str | SpeechResult]:
+        """Run one Realtime session over the audio."""
+        data = self._entry.runtime_data
+        config = transcription_config(self._entry.options, LANGUAGES[metadata.language])
+        data.sessions += 1
+        async with data.client.session(config, audio_format) as session:
+            try:
+                async for text in self._async_stream(session, head, chunks):
+                    yield text
+            except SpeechmaticsError as err:
+                yield self._failed(err)
+                return
+            except AudioStreamError as err:
+                _LOGGER.error("The audio stream failed: %r", err.__cause__)
+                yield _ERROR
+                return
+        final = session.transcript.final_text
+        self._fire(session, final, is_final=True)
+        yield SpeechResult(final, SpeechResultState.SUCCESS)
 
     async def _async_stream(
         self, session: RealtimeSession, head: bytes, chunks: AsyncIterator[bytes]
