@@ -32,6 +32,7 @@ from custom_components.speechmatics.realtime import (
     ServerInfo,
     ServerWarning,
     ServiceError,
+    SessionClosed,
     SessionOptions,
     SessionTimeout,
     TimeoutStage,
@@ -415,14 +416,14 @@ async def test_connect_timeout(http: aiohttp.ClientSession) -> None:
     ("trigger", "stage"),
     [(Trigger.START, TimeoutStage.START), (Trigger.END_OF_STREAM, TimeoutStage.FINISH)],
 )
-async def test_stalls_time_out(
+async def test_wait_after_the_audio_is_bounded(
     http: aiohttp.ClientSession,
     fake_speechmatics: FakeSpeechmatics,
     trigger: str,
     stage: TimeoutStage,
 ) -> None:
-    """Test no RecognitionStarted and no EndOfTranscript are each bounded."""
-    options = replace(FAST_OPTIONS, start_timeout=0.3, finish_timeout=0.3)
+    """Test finish never waits past its timeout: for a start still pending, or the end."""
+    options = replace(FAST_OPTIONS, start_timeout=30, finish_timeout=0.3)
     client = RealtimeClient(
         http, API_KEY, fake_speechmatics.url, sdk_id="t", options=options
     )
@@ -432,8 +433,44 @@ async def test_stalls_time_out(
         with pytest.raises(SessionTimeout) as err:
             await session.finish()
     assert err.value.stage is stage
+    assert err.value.seconds == 0.3
     assert session.failure is err.value
     await assert_closed(fake_speechmatics)
+
+
+async def test_start_timeout_while_audio_flows(
+    http: aiohttp.ClientSession, fake_speechmatics: FakeSpeechmatics
+) -> None:
+    """Test a start that never comes fails the session after the start timeout."""
+    options = replace(FAST_OPTIONS, start_timeout=0.3)
+    client = RealtimeClient(
+        http, API_KEY, fake_speechmatics.url, sdk_id="t", options=options
+    )
+    fake_speechmatics.actions[Trigger.START] = [Stall()]
+    async with client.session(CONFIG) as session:
+        await stream(session, speech(0.5))
+        with pytest.raises(SessionTimeout) as err:
+            await session.wait_started()
+    assert err.value.stage is TimeoutStage.START
+    assert err.value.seconds == 0.3
+    await assert_closed(fake_speechmatics)
+
+
+async def test_slow_start_keeps_buffering(
+    http: aiohttp.ClientSession, fake_speechmatics: FakeSpeechmatics
+) -> None:
+    """Test a start slower than the finish timeout is fine while audio still arrives."""
+    options = replace(FAST_OPTIONS, start_timeout=5, finish_timeout=0.2)
+    client = RealtimeClient(
+        http, API_KEY, fake_speechmatics.url, sdk_id="t", options=options
+    )
+    fake_speechmatics.start_delay = 0.4
+    audio = speech(2.0)
+    async with client.session(CONFIG) as session:
+        await stream(session, audio)
+        await session.wait_started()
+        assert await session.finish() == "Turn on the kitchen light."
+    assert bytes(fake_speechmatics.sessions[0].audio) == audio
 
 
 async def test_heartbeat_detects_a_silent_server(
@@ -668,7 +705,7 @@ async def test_close_is_idempotent_and_blocks_input(
     async with session:
         await session.wait_started()
     await session.close()
-    with pytest.raises(ConnectionClosed):
+    with pytest.raises(SessionClosed):
         await session.send_audio(b"\x00\x00")
     await assert_closed(fake_speechmatics)
 

@@ -471,7 +471,7 @@ async def test_dropped_connection_is_not_a_truncated_success(
     assert PipelineEventType.STT_END not in [k for k, _ in timeline.entries]
     assert timeline.transcripts
     assert not any(t["is_final"] for t in timeline.transcripts)
-    assert "Speech-to-text with Speechmatics failed" in caplog.text
+    assert "Speechmatics is unreachable: the server closed the connection" in caplog.text
 
 
 @pytest.mark.usefixtures("pipeline")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from homeassistant.const import Platform
-from homeassistant.core import HomeAssistant
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
+from homeassistant.core import Event, HomeAssistant
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
 
 from .const import DOMAIN
@@ -12,6 +12,7 @@ from .data import (
     SpeechmaticsData,
     async_create_validated_client,
 )
+from .health import ServiceHealth
 from .realtime import AuthenticationError, SpeechmaticsError
 
 PLATFORMS: list[Platform] = [Platform.STT]
@@ -33,7 +34,16 @@ async def async_setup_entry(
             translation_key="cannot_connect",
             translation_placeholders={"error": str(err)},
         ) from err
-    entry.runtime_data = SpeechmaticsData(client)
+    data = SpeechmaticsData(client, ServiceHealth(hass, entry))
+    entry.runtime_data = data
+
+    async def async_close_sessions(_event: Event) -> None:
+        """Stop running sessions when Home Assistant stops."""
+        await data.async_close_sessions()
+
+    entry.async_on_unload(
+        hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, async_close_sessions)
+    )
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
 
@@ -41,5 +51,6 @@ async def async_setup_entry(
 async def async_unload_entry(
     hass: HomeAssistant, entry: SpeechmaticsConfigEntry
 ) -> bool:
-    """Unload a Speechmatics config entry."""
+    """Unload a Speechmatics config entry, stopping its running sessions."""
+    await entry.runtime_data.async_close_sessions()
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)

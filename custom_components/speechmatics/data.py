@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,9 +26,11 @@ from .const import (
     DOMAIN,
     SpeechmaticsLanguage,
 )
+from .health import ServiceHealth
 from .realtime import (
     AdditionalVocab,
     RealtimeClient,
+    RealtimeSession,
     SessionOptions,
     TranscriptionConfig,
 )
@@ -47,8 +50,13 @@ class SpeechmaticsData:
     """What a loaded config entry holds."""
 
     client: RealtimeClient
+    health: ServiceHealth
     sessions: int = 0
-    last_error: str | None = field(default=None)
+    active_sessions: set[RealtimeSession] = field(default_factory=set)
+
+    async def async_close_sessions(self) -> None:
+        """Stop every running session (unload, reload, shutdown)."""
+        await asyncio.gather(*(session.close() for session in self.active_sessions))
 
 
 type SpeechmaticsConfigEntry = ConfigEntry[SpeechmaticsData]

@@ -28,10 +28,10 @@ from .const import DOMAIN, EVENT_TRANSCRIPT, LANGUAGES
 from .data import SpeechmaticsConfigEntry, transcription_config
 from .realtime import (
     AudioFormat,
-    AuthenticationError,
     FinalTranscript,
     PartialTranscript,
     RealtimeSession,
+    SessionClosed,
     SpeechmaticsError,
 )
 
@@ -177,16 +177,25 @@ class SpeechmaticsSpeechToText(SpeechToTextEntity):
         config = transcription_config(self._entry.options, LANGUAGES[metadata.language])
         data.sessions += 1
         async with data.client.session(config, audio_format) as session:
+            data.active_sessions.add(session)
             try:
                 async for text in self._async_stream(session, head, chunks):
                     yield text
+            except SessionClosed as err:
+                _LOGGER.info("Speech-to-text was stopped: %s", err)
+                yield _ERROR
+                return
             except SpeechmaticsError as err:
-                yield self._failed(err)
+                data.health.record_failure(err)
+                yield _ERROR
                 return
             except AudioStreamError as err:
                 _LOGGER.error("The audio stream failed: %r", err.__cause__)
                 yield _ERROR
                 return
+            finally:
+                data.active_sessions.discard(session)
+        data.health.record_success()
         final = session.transcript.final_text
         self._fire(session, final, is_final=True)
         yield SpeechResult(final, SpeechResultState.SUCCESS)
@@ -241,16 +250,6 @@ class SpeechmaticsSpeechToText(SpeechToTextEntity):
             await session.close()
             return
         await session.finish()
-
-    def _failed(self, err: SpeechmaticsError) -> SpeechResult:
-        """Log a failed session, start reauthentication if the key was rejected."""
-        self._entry.runtime_data.last_error = f"{type(err).__name__}: {err}"
-        if isinstance(err, AuthenticationError):
-            _LOGGER.error("Speechmatics rejected the API key: %s", err)
-            self._entry.async_start_reauth(self.hass)
-        else:
-            _LOGGER.error("Speech-to-text with Speechmatics failed: %s", err)
-        return _ERROR
 
     def _fire(self, session: RealtimeSession, text: str, *, is_final: bool) -> None:
         """Fire the transcript event on the bus."""

@@ -27,6 +27,10 @@ class ConnectionClosed(SpeechmaticsError):
         self.close_code = close_code
 
 
+class SessionClosed(SpeechmaticsError):
+    """The session was closed by this client before it was complete."""
+
+
 class InvalidMessage(SpeechmaticsError):
     """The server sent a frame that is not a valid Realtime message."""
 

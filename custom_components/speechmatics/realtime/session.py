@@ -18,6 +18,7 @@ from .errors import (
     CannotConnect,
     ConnectionClosed,
     InvalidMessage,
+    SessionClosed,
     SessionTimeout,
     SpeechmaticsError,
     TimeoutStage,
@@ -48,7 +49,7 @@ _NOT_AUTHORISED = "not_authorised"
 _CLOSED_TYPES = frozenset(
     {aiohttp.WSMsgType.CLOSING, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR}
 )
-_WS_CLOSE_TIMEOUT = 2.0
+_WS_CLOSE_TIMEOUT = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,16 +196,25 @@ class RealtimeSession:
     async def finish(self) -> str:
         """Send the rest of the audio and EndOfStream; return the final transcript.
 
-        Waits for every remaining final and EndOfTranscript, bounded by the finish
-        timeout once the session has started.
+        Waits for the start if it is still pending, then for every remaining final and
+        EndOfTranscript: all of it bounded by the finish timeout, so the wait after the
+        end of the audio never exceeds it.
         """
+        if self._run_task is None:
+            msg = "the session has not been started"
+            raise RuntimeError(msg)
         if not self._input_ended:
             self._input_ended = True
             self._wake_sender.set()
-        await self.wait_started()
-        await self._wait(
-            self._finished, TimeoutStage.FINISH, self._options.finish_timeout
-        )
+        try:
+            async with asyncio.timeout(self._options.finish_timeout):
+                await self._finished.wait()
+        except TimeoutError as err:
+            stage = TimeoutStage.FINISH if self.started else TimeoutStage.START
+            failure = SessionTimeout(stage, self._options.finish_timeout)
+            self._fail(failure)
+            raise failure from err
+        self._raise_if_failed()
         return self.transcript.final_text
 
     async def events(self) -> AsyncIterator[RealtimeEvent]:
@@ -271,7 +281,7 @@ class RealtimeSession:
             _LOGGER.debug("Session %s failed: %s", self.session_id, err)
         except asyncio.CancelledError:
             if self._failure is None and not self._finished.is_set():
-                self._failure = ConnectionClosed("the session was closed")
+                self._failure = SessionClosed("the session was closed before the end")
             raise
         finally:
             if ws is not None:

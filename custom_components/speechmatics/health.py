@@ -1,0 +1,90 @@
+"""What the user sees of failures: reauthentication, repair issues and log lines."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import issue_registry as ir
+
+from .const import DOMAIN
+from .realtime import (
+    AuthenticationError,
+    CannotConnect,
+    ConnectionClosed,
+    QuotaExceeded,
+    SessionTimeout,
+    SpeechmaticsError,
+    UsageLimitExceeded,
+)
+
+if TYPE_CHECKING:
+    from .data import SpeechmaticsConfigEntry
+
+_LOGGER = logging.getLogger(__name__)
+
+ISSUE_QUOTA = "quota_exceeded"
+ISSUE_USAGE_LIMIT = "usage_limit_exceeded"
+_ISSUES = {QuotaExceeded: ISSUE_QUOTA, UsageLimitExceeded: ISSUE_USAGE_LIMIT}
+_UNREACHABLE = (CannotConnect, ConnectionClosed, SessionTimeout)
+
+
+def issue_id(kind: str, entry_id: str) -> str:
+    """Return the repair issue id of a kind of problem for one entry."""
+    return f"{kind}_{entry_id}"
+
+
+class ServiceHealth:
+    """Turn session outcomes into what the user sees, once per change, not per utterance."""
+
+    def __init__(self, hass: HomeAssistant, entry: SpeechmaticsConfigEntry) -> None:
+        """Start as reachable, with no repair issue."""
+        self._hass = hass
+        self._entry = entry
+        self.available = True
+        self.last_error: str | None = None
+
+    @callback
+    def record_success(self) -> None:
+        """Clear repair issues and log that the service is back, if it was away."""
+        if not self.available:
+            _LOGGER.info("Speechmatics is reachable again")
+            self.available = True
+        for kind in _ISSUES.values():
+            ir.async_delete_issue(
+                self._hass, DOMAIN, issue_id(kind, self._entry.entry_id)
+            )
+
+    @callback
+    def record_failure(self, err: SpeechmaticsError) -> None:
+        """Log a failed session and raise what the user can act on."""
+        self.last_error = f"{type(err).__name__}: {err}"
+        if isinstance(err, _UNREACHABLE):
+            if self.available:
+                _LOGGER.warning("Speechmatics is unreachable: %s", err)
+                self.available = False
+            else:
+                _LOGGER.debug("Speechmatics is still unreachable: %s", err)
+            return
+        self.available = True
+        if isinstance(err, AuthenticationError):
+            _LOGGER.error("Speechmatics rejected the API key: %s", err)
+            self._entry.async_start_reauth(self._hass)
+            return
+        _LOGGER.error("Speech-to-text with Speechmatics failed: %s", err)
+        for error_class, kind in _ISSUES.items():
+            if isinstance(err, error_class):
+                ir.async_create_issue(
+                    self._hass,
+                    DOMAIN,
+                    issue_id(kind, self._entry.entry_id),
+                    is_fixable=False,
+                    severity=ir.IssueSeverity.ERROR,
+                    translation_key=kind,
+                    translation_placeholders={
+                        "title": self._entry.title,
+                        "reason": err.reason,
+                    },
+                    learn_more_url="https://www.speechmatics.com/pricing",
+                )
