@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncGenerator
 
 import aiohttp
+from homeassistant.components.assist_pipeline import (
+    async_get_pipeline,
+    async_update_pipeline,
+)
 from homeassistant.const import CONF_API_KEY, CONF_URL
 from homeassistant.core import HomeAssistant
+from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -17,6 +21,7 @@ import custom_components.speechmatics  # noqa: F401
 from custom_components.speechmatics.const import DOMAIN
 from custom_components.speechmatics.realtime import RealtimeClient, SessionOptions
 
+from .common import ENTITY_ID
 from .fake_speechmatics import FakeSpeechmatics
 
 API_KEY = "test-api-key"
@@ -58,15 +63,6 @@ def client(
     )
 
 
-def session_tasks() -> set[asyncio.Task[object]]:
-    """Return the tasks of Realtime sessions that are still running."""
-    return {
-        task
-        for task in asyncio.all_tasks()
-        if task.get_name().startswith("speechmatics") and not task.done()
-    }
-
-
 ENTRY_ID = "01JSPEECHMATICS0000000000"
 
 
@@ -90,3 +86,13 @@ async def setup_integration(
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
     await hass.async_block_till_done()
     return mock_config_entry
+
+
+@pytest.fixture
+async def pipeline(hass: HomeAssistant, setup_integration: MockConfigEntry) -> None:
+    """Set up Assist with the Speechmatics entity as its speech-to-text engine."""
+    assert await async_setup_component(hass, "homeassistant", {})
+    assert await async_setup_component(hass, "assist_pipeline", {})
+    await async_update_pipeline(
+        hass, async_get_pipeline(hass), stt_engine=ENTITY_ID, stt_language="en-US"
+    )

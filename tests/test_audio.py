@@ -15,7 +15,7 @@ from custom_components.speechmatics.audio import (
 )
 from custom_components.speechmatics.realtime import AudioFormat
 
-from .test_stt import metadata, wav_file
+from .common import metadata, wav_file
 
 
 async def byte_by_byte(data: bytes) -> AsyncIterator[bytes]:

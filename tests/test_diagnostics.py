@@ -12,10 +12,9 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from syrupy.assertion import SnapshotAssertion
 from syrupy.filters import props
 
+from .common import ENTITY_ID, audio_stream, metadata
 from .conftest import API_KEY
 from .fake_speechmatics import FakeSpeechmatics
-from .test_init import ENTITY_ID
-from .test_stt import audio_stream, metadata
 
 
 async def test_diagnostics_redact_the_key(

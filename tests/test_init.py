@@ -7,9 +7,8 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from .common import ENTITY_ID
 from .fake_speechmatics import FakeSpeechmatics
-
-ENTITY_ID = "stt.speechmatics_127_0_0_1_speech_to_text"
 
 
 async def test_load_unload_entry(

@@ -14,9 +14,9 @@ from speechmatics.rt import (
     TranscriptResult,
 )
 
+from .common import chunks, speech
 from .conftest import API_KEY
 from .fake_speechmatics import FakeSpeechmatics
-from .test_realtime_session import chunks, speech
 
 
 async def test_official_sdk_session(fake_speechmatics: FakeSpeechmatics) -> None:

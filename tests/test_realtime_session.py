@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 import contextlib
 from dataclasses import replace
 
@@ -26,8 +26,6 @@ from custom_components.speechmatics.realtime import (
     PartialTranscript,
     QuotaExceeded,
     RealtimeClient,
-    RealtimeEvent,
-    RealtimeSession,
     RecognitionStarted,
     ServerInfo,
     ServerWarning,
@@ -41,7 +39,8 @@ from custom_components.speechmatics.realtime import (
     UsageLimitExceeded,
 )
 
-from .conftest import API_KEY, FAST_OPTIONS, session_tasks
+from .common import assert_closed, collect, session_tasks, speech, stream, transcribe
+from .conftest import API_KEY, FAST_OPTIONS
 from .fake_speechmatics import (
     Close,
     Drop,
@@ -58,43 +57,6 @@ from .fake_speechmatics import (
 from .fake_speechmatics.server import error, scripted
 
 CONFIG = TranscriptionConfig(language="en", enable_partials=True)
-CHUNK = 320  # Home Assistant's 10 ms of 16 kHz 16-bit mono
-
-
-def speech(seconds: float) -> bytes:
-    """Return audio of the given length (a ramp, so reordering would show)."""
-    size = int(32000 * seconds)
-    return bytes(i % 251 for i in range(size))
-
-
-def chunks(audio: bytes, size: int = CHUNK) -> Iterator[bytes]:
-    """Split audio as Home Assistant does."""
-    for start in range(0, len(audio), size):
-        yield audio[start : start + size]
-
-
-async def stream(session: RealtimeSession, audio: bytes) -> None:
-    """Send audio in Home Assistant's chunks."""
-    for chunk in chunks(audio):
-        await session.send_audio(chunk)
-
-
-async def transcribe(session: RealtimeSession, audio: bytes) -> str:
-    """Send audio and return the final transcript."""
-    await stream(session, audio)
-    return await session.finish()
-
-
-async def collect(session: RealtimeSession) -> list[RealtimeEvent]:
-    """Return every event of a session."""
-    return [event async for event in session.events()]
-
-
-async def assert_closed(fake: FakeSpeechmatics) -> None:
-    """Assert the connection is gone on both ends and no session task is left."""
-    await fake.wait_closed()
-    assert fake.open_connections == 0
-    assert not session_tasks()
 
 
 async def test_session_transcribes_and_closes(

@@ -3,22 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-import io
-from typing import Any
-import wave
 
 from homeassistant.components import stt
-from homeassistant.components.assist_pipeline import (
-    PipelineEvent,
-    PipelineEventType,
-    PipelineStage,
-    async_get_pipeline,
-    async_pipeline_from_audio_stream,
-    async_update_pipeline,
-)
+from homeassistant.components.assist_pipeline import PipelineEventType
 from homeassistant.config_entries import SOURCE_REAUTH
-from homeassistant.core import Context, Event, HomeAssistant, callback
-from homeassistant.setup import async_setup_component
+from homeassistant.core import Event, HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
@@ -33,88 +22,21 @@ from custom_components.speechmatics.const import (
     SpeechmaticsLanguage,
 )
 
+from .common import (
+    ENTITY_ID,
+    TEXT,
+    Timeline,
+    audio_stream,
+    metadata,
+    run_pipeline,
+    speech,
+    wav_file,
+)
 from .conftest import API_KEY
 from .fake_speechmatics import Drop, FakeSpeechmatics, Trigger
 from .fake_speechmatics.server import error, scripted
-from .test_init import ENTITY_ID
-from .test_realtime_session import chunks, speech
 
-TEXT = "Turn on the kitchen light."
 PartialSpeechResult = getattr(stt, "PartialSpeechResult", None)
-
-
-def metadata(language: str = "en-US", **overrides: Any) -> stt.SpeechMetadata:
-    """Return the metadata of pipeline audio."""
-    values: dict[str, Any] = {
-        "language": language,
-        "format": stt.AudioFormats.WAV,
-        "codec": stt.AudioCodecs.PCM,
-        "bit_rate": stt.AudioBitRates.BITRATE_16,
-        "sample_rate": stt.AudioSampleRates.SAMPLERATE_16000,
-        "channel": stt.AudioChannels.CHANNEL_MONO,
-    }
-    values.update(overrides)
-    return stt.SpeechMetadata(**values)
-
-
-async def audio_stream(audio: bytes) -> AsyncIterator[bytes]:
-    """Yield audio in 320-byte chunks, as a satellite's pipeline does."""
-    for chunk in chunks(audio):
-        yield chunk
-
-
-class Timeline:
-    """Pipeline events and transcript bus events, in the order they happened."""
-
-    def __init__(self, hass: HomeAssistant) -> None:
-        """Listen to the transcript events."""
-        self.entries: list[tuple[str, Any]] = []
-        self.unsub = hass.bus.async_listen(EVENT_TRANSCRIPT, self._on_bus)
-
-    @callback
-    def _on_bus(self, event: Event) -> None:
-        """Record a transcript event."""
-        self.entries.append(("bus", dict(event.data)))
-
-    def on_pipeline(self, event: PipelineEvent) -> None:
-        """Record a pipeline event."""
-        self.entries.append((str(event.type), event.data))
-
-    @property
-    def transcripts(self) -> list[dict[str, Any]]:
-        """Return the transcript events."""
-        return [data for kind, data in self.entries if kind == "bus"]
-
-    def index(self, kind: str) -> int:
-        """Return the position of the first entry of a kind."""
-        return next(i for i, (k, _) in enumerate(self.entries) if k == kind)
-
-
-@pytest.fixture
-async def pipeline(hass: HomeAssistant, setup_integration: MockConfigEntry) -> None:
-    """Set up Assist with the Speechmatics entity as its speech-to-text engine."""
-    assert await async_setup_component(hass, "homeassistant", {})
-    assert await async_setup_component(hass, "assist_pipeline", {})
-    await async_update_pipeline(
-        hass, async_get_pipeline(hass), stt_engine=ENTITY_ID, stt_language="en-US"
-    )
-
-
-async def run_pipeline(
-    hass: HomeAssistant, timeline: Timeline, audio: bytes, language: str = "en-US"
-) -> None:
-    """Run the speech-to-text stage of the preferred pipeline."""
-    await async_update_pipeline(hass, async_get_pipeline(hass), stt_language=language)
-    await async_pipeline_from_audio_stream(
-        hass,
-        context=Context(),
-        event_callback=timeline.on_pipeline,
-        stt_metadata=metadata(language),
-        stt_stream=audio_stream(audio),
-        start_stage=PipelineStage.STT,
-        end_stage=PipelineStage.STT,
-    )
-    await hass.async_block_till_done()
 
 
 @pytest.mark.usefixtures("pipeline")
@@ -271,19 +193,6 @@ async def test_other_sample_rates_are_sent_as_raw(
     )
     assert result == stt.SpeechResult(TEXT, stt.SpeechResultState.SUCCESS)
     assert fake_speechmatics.sessions[-1].start["audio_format"]["sample_rate"] == 8000  # type: ignore[index]
-
-
-def wav_file(
-    audio: bytes, rate: int = 16000, channels: int = 1, width: int = 2
-) -> bytes:
-    """Return audio as a WAV file."""
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as wav:
-        wav.setnchannels(channels)
-        wav.setsampwidth(width)
-        wav.setframerate(rate)
-        wav.writeframes(audio)
-    return buffer.getvalue()
 
 
 @pytest.mark.usefixtures("setup_integration")
@@ -471,7 +380,9 @@ async def test_dropped_connection_is_not_a_truncated_success(
     assert PipelineEventType.STT_END not in [k for k, _ in timeline.entries]
     assert timeline.transcripts
     assert not any(t["is_final"] for t in timeline.transcripts)
-    assert "Speechmatics is unreachable: the server closed the connection" in caplog.text
+    assert (
+        "Speechmatics is unreachable: the server closed the connection" in caplog.text
+    )
 
 
 @pytest.mark.usefixtures("pipeline")

@@ -1,0 +1,150 @@
+"""Helpers shared by the tests: audio, sessions and pipeline runs."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+import io
+from typing import Any
+import wave
+
+from homeassistant.components import stt
+from homeassistant.components.assist_pipeline import (
+    PipelineEvent,
+    PipelineStage,
+    async_get_pipeline,
+    async_pipeline_from_audio_stream,
+    async_update_pipeline,
+)
+from homeassistant.core import Context, Event, HomeAssistant, callback
+
+from custom_components.speechmatics.const import EVENT_TRANSCRIPT
+from custom_components.speechmatics.realtime import RealtimeEvent, RealtimeSession
+
+from .fake_speechmatics import FakeSpeechmatics
+
+CHUNK = 320  # Home Assistant's 10 ms of 16 kHz 16-bit mono
+TEXT = "Turn on the kitchen light."
+ENTITY_ID = "stt.speechmatics_127_0_0_1_speech_to_text"
+
+
+def speech(seconds: float) -> bytes:
+    """Return audio of the given length (a ramp, so reordering would show)."""
+    size = int(32000 * seconds)
+    return bytes(i % 251 for i in range(size))
+
+
+def chunks(audio: bytes, size: int = CHUNK) -> Iterator[bytes]:
+    """Split audio as Home Assistant does."""
+    for start in range(0, len(audio), size):
+        yield audio[start : start + size]
+
+
+async def stream(session: RealtimeSession, audio: bytes) -> None:
+    """Send audio in Home Assistant's chunks."""
+    for chunk in chunks(audio):
+        await session.send_audio(chunk)
+
+
+async def transcribe(session: RealtimeSession, audio: bytes) -> str:
+    """Send audio and return the final transcript."""
+    await stream(session, audio)
+    return await session.finish()
+
+
+async def collect(session: RealtimeSession) -> list[RealtimeEvent]:
+    """Return every event of a session."""
+    return [event async for event in session.events()]
+
+
+def session_tasks() -> set[asyncio.Task[object]]:
+    """Return the tasks of Realtime sessions that are still running."""
+    return {
+        task
+        for task in asyncio.all_tasks()
+        if task.get_name().startswith("speechmatics") and not task.done()
+    }
+
+
+async def assert_closed(fake: FakeSpeechmatics) -> None:
+    """Assert the connection is gone on both ends and no session task is left."""
+    await fake.wait_closed()
+    assert fake.open_connections == 0
+    assert not session_tasks()
+
+
+def metadata(language: str = "en-US", **overrides: Any) -> stt.SpeechMetadata:
+    """Return the metadata of pipeline audio."""
+    values: dict[str, Any] = {
+        "language": language,
+        "format": stt.AudioFormats.WAV,
+        "codec": stt.AudioCodecs.PCM,
+        "bit_rate": stt.AudioBitRates.BITRATE_16,
+        "sample_rate": stt.AudioSampleRates.SAMPLERATE_16000,
+        "channel": stt.AudioChannels.CHANNEL_MONO,
+    }
+    values.update(overrides)
+    return stt.SpeechMetadata(**values)
+
+
+async def audio_stream(audio: bytes) -> AsyncIterator[bytes]:
+    """Yield audio in 320-byte chunks, as a satellite's pipeline does."""
+    for chunk in chunks(audio):
+        yield chunk
+
+
+def wav_file(
+    audio: bytes, rate: int = 16000, channels: int = 1, width: int = 2
+) -> bytes:
+    """Return audio as a WAV file."""
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as wav:
+        wav.setnchannels(channels)
+        wav.setsampwidth(width)
+        wav.setframerate(rate)
+        wav.writeframes(audio)
+    return buffer.getvalue()
+
+
+class Timeline:
+    """Pipeline events and transcript bus events, in the order they happened."""
+
+    def __init__(self, hass: HomeAssistant) -> None:
+        """Listen to the transcript events."""
+        self.entries: list[tuple[str, Any]] = []
+        self.unsub = hass.bus.async_listen(EVENT_TRANSCRIPT, self._on_bus)
+
+    @callback
+    def _on_bus(self, event: Event) -> None:
+        """Record a transcript event."""
+        self.entries.append(("bus", dict(event.data)))
+
+    def on_pipeline(self, event: PipelineEvent) -> None:
+        """Record a pipeline event."""
+        self.entries.append((str(event.type), event.data))
+
+    @property
+    def transcripts(self) -> list[dict[str, Any]]:
+        """Return the transcript events."""
+        return [data for kind, data in self.entries if kind == "bus"]
+
+    def index(self, kind: str) -> int:
+        """Return the position of the first entry of a kind."""
+        return next(i for i, (k, _) in enumerate(self.entries) if k == kind)
+
+
+async def run_pipeline(
+    hass: HomeAssistant, timeline: Timeline, audio: bytes, language: str = "en-US"
+) -> None:
+    """Run the speech-to-text stage of the preferred pipeline."""
+    await async_update_pipeline(hass, async_get_pipeline(hass), stt_language=language)
+    await async_pipeline_from_audio_stream(
+        hass,
+        context=Context(),
+        event_callback=timeline.on_pipeline,
+        stt_metadata=metadata(language),
+        stt_stream=audio_stream(audio),
+        start_stage=PipelineStage.STT,
+        end_stage=PipelineStage.STT,
+    )
+    await hass.async_block_till_done()
