@@ -33,6 +33,7 @@ from custom_components.speechmatics.realtime import (
     SessionClosed,
     SessionOptions,
     SessionTimeout,
+    SpeechmaticsError,
     TimeoutStage,
     TranscriptionConfig,
     TransientServiceError,
@@ -773,3 +774,23 @@ async def test_server_ping_is_answered(
     record = fake_speechmatics.sessions[0]
     assert record.pongs == 1
     assert len(record.audio) == 32000
+
+
+async def test_unexpected_errors_fail_the_session(
+    client: RealtimeClient,
+    fake_speechmatics: FakeSpeechmatics,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Test an error nobody expected ends the session as a failure, not as a short text."""
+
+    async def broken_connect(*_args: object, **_kwargs: object) -> None:
+        reason = "resolver on another loop"
+        raise RuntimeError(reason)
+
+    monkeypatch.setattr(aiohttp.ClientSession, "ws_connect", broken_connect)
+    async with client.session(CONFIG) as session:
+        with pytest.raises(
+            SpeechmaticsError,
+            match="unexpected error: RuntimeError: resolver on another loop",
+        ):
+            await transcribe(session, speech(0.5))

@@ -59,20 +59,23 @@ class ServiceHealth:
     @callback
     def record_failure(self, err: SpeechmaticsError) -> None:
         """Log a failed session and raise what the user can act on."""
-        self.last_error = f"{type(err).__name__}: {err}"
+        # Log the text, not the exception: a log handler that keeps records (as
+        # pytest's does) would otherwise keep the whole failed session alive.
+        detail = str(err)
+        self.last_error = f"{type(err).__name__}: {detail}"
         if isinstance(err, _UNREACHABLE):
             if self.available:
-                _LOGGER.warning("Speechmatics is unreachable: %s", err)
+                _LOGGER.warning("Speechmatics is unreachable: %s", detail)
                 self.available = False
             else:
-                _LOGGER.debug("Speechmatics is still unreachable: %s", err)
+                _LOGGER.debug("Speechmatics is still unreachable: %s", detail)
             return
         self.available = True
         if isinstance(err, AuthenticationError):
-            _LOGGER.error("Speechmatics rejected the API key: %s", err)
+            _LOGGER.error("Speechmatics rejected the API key: %s", detail)
             self._entry.async_start_reauth(self._hass)
             return
-        _LOGGER.error("Speech-to-text with Speechmatics failed: %s", err)
+        _LOGGER.error("Speech-to-text with Speechmatics failed: %s", detail)
         for error_class, kind in _ISSUES.items():
             if isinstance(err, error_class):
                 ir.async_create_issue(

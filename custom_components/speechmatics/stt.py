@@ -159,8 +159,11 @@ class SpeechmaticsSpeechToText(SpeechToTextEntity):
                 _LOGGER.debug("The audio stream ended without audio")
                 yield SpeechResult("", SpeechResultState.SUCCESS)
                 return
-            async for result in self._async_session(metadata, *start, chunks):
-                yield result
+            async with aclosing(
+                self._async_session(metadata, *start, chunks)
+            ) as results:
+                async for result in results:
+                    yield result
         finally:
             if isinstance(chunks, AsyncGenerator):
                 await chunks.aclose()
@@ -179,8 +182,9 @@ class SpeechmaticsSpeechToText(SpeechToTextEntity):
         async with data.client.session(config, audio_format) as session:
             data.active_sessions.add(session)
             try:
-                async for text in self._async_stream(session, head, chunks):
-                    yield text
+                async with aclosing(self._async_stream(session, head, chunks)) as texts:
+                    async for text in texts:
+                        yield text
             except SessionClosed as err:
                 _LOGGER.info("Speech-to-text was stopped: %s", err)
                 yield _ERROR
@@ -212,14 +216,15 @@ class SpeechmaticsSpeechToText(SpeechToTextEntity):
         try:
             text = ""
             try:
-                async for event in session.events():
-                    if (
-                        isinstance(event, PartialTranscript | FinalTranscript)
-                        and event.text_so_far != text
-                    ):
-                        text = event.text_so_far
-                        self._fire(session, text, is_final=False)
-                        yield text
+                async with aclosing(session.events()) as events:
+                    async for event in events:
+                        if (
+                            isinstance(event, PartialTranscript | FinalTranscript)
+                            and event.text_so_far != text
+                        ):
+                            text = event.text_so_far
+                            self._fire(session, text, is_final=False)
+                            yield text
             except SpeechmaticsError:
                 if stream_failures:
                     raise AudioStreamError from stream_failures[0]

@@ -4,13 +4,21 @@ It speaks the real protocol (see ../shared/speechmatics/PROTOCOL.md): the recogn
 behind it is pluggable, a scripted one for tests, a real one for the local engine.
 """
 
-from .recognizer import Recognizer, ScriptedRecognizer, tokens, transcript_message
+from .recognizer import (
+    EncodedRecognizer,
+    Recognizer,
+    ScriptedRecognizer,
+    encode_words,
+    tokens,
+    transcript_message,
+)
 from .server import (
     Action,
     Close,
     Delay,
     Drop,
     FakeSpeechmatics,
+    Notify,
     Ping,
     SendBinary,
     SendJson,
@@ -25,7 +33,9 @@ __all__ = [
     "Close",
     "Delay",
     "Drop",
+    "EncodedRecognizer",
     "FakeSpeechmatics",
+    "Notify",
     "Ping",
     "Recognizer",
     "ScriptedRecognizer",
@@ -35,6 +45,7 @@ __all__ = [
     "SessionRecord",
     "Stall",
     "Trigger",
+    "encode_words",
     "tokens",
     "transcript_message",
 ]

@@ -196,3 +196,36 @@ class ScriptedRecognizer:
         """Finalise the whole script."""
         self._revealed = len(self._tokens)
         return self._finals(len(self._tokens))
+
+
+def encode_words(words: list[int], bytes_per_word: int = 9600) -> bytes:
+    """Return audio in which each word is a block of bytes holding its vocabulary index."""
+    return b"".join(bytes([index]) * bytes_per_word for index in words)
+
+
+class EncodedRecognizer(ScriptedRecognizer):
+    """Hears the words encoded in the audio by `encode_words`.
+
+    Each session's transcript comes from its own audio, so concurrent sessions prove
+    that no audio or transcript crosses from one session to another.
+    """
+
+    def __init__(
+        self, vocabulary: list[str], *, bytes_per_word: int = 9600, **options: Any
+    ) -> None:
+        """Know the vocabulary the audio indexes."""
+        super().__init__("", bytes_per_word=bytes_per_word, **options)
+        self._vocabulary = vocabulary
+        self._block = bytearray()
+        self._clock = 0.0
+
+    def feed(self, audio: bytes) -> list[dict[str, Any]]:
+        """Decode whole words, then reveal them like the scripted recognizer."""
+        self._block += audio
+        size = self._bytes_per_word
+        while len(self._block) >= size:
+            word = self._vocabulary[self._block[0] % len(self._vocabulary)]
+            del self._block[:size]
+            self._tokens.append(Token(word, self._clock, self._clock + 0.3))
+            self._clock += 0.3
+        return super().feed(audio)

@@ -118,13 +118,22 @@ class Ping:
 
 
 @dataclass(frozen=True)
+class Notify:
+    """Set an event, so a test knows the session got this far."""
+
+    event: asyncio.Event
+
+
+@dataclass(frozen=True)
 class Delay:
     """Wait before going on."""
 
     seconds: float
 
 
-type Action = SendJson | SendText | SendBinary | Close | Drop | Stall | Ping | Delay
+type Action = (
+    SendJson | SendText | SendBinary | Close | Drop | Stall | Ping | Notify | Delay
+)
 
 
 def error(error_type: str, reason: str = "injected by the test") -> list[Action]:
@@ -239,12 +248,22 @@ class FakeSpeechmatics:
         self.start_delay = 0.0
         self.ack_delay = 0.0
         self.end_delay = 0.0
+        self.duration_limit_frames: int | None = None
         self.actions: dict[str, list[Action]] = {}
         self.sessions: list[SessionRecord] = []
+        self.max_open_connections = 0
+        # "{n}" is replaced by the number of the connection, for unique ids.
         self.session_id = "fake-session"
         self._port = port
         self._runner: web.AppRunner | None = None
         self._connections: set[asyncio.Task[Any]] = set()
+
+    def clear_faults(self) -> None:
+        """Behave normally again."""
+        self.http_status = None
+        self.start_delay = self.ack_delay = self.end_delay = 0.0
+        self.duration_limit_frames = None
+        self.actions = {}
 
     @property
     def url(self) -> str:
@@ -302,6 +321,9 @@ class FakeSpeechmatics:
         await ws.prepare(request)
         record = SessionRecord(dict(request.headers), dict(request.query))
         self.sessions.append(record)
+        self.max_open_connections = max(
+            self.max_open_connections, self.open_connections
+        )
         try:
             await _Session(self, request, ws, record).run()
         except _EndSession:
@@ -366,6 +388,8 @@ class _Session:
                 raise _EndSession
             case Ping():
                 await self.ws.ping()
+            case Notify(event):
+                event.set()
             case Delay(seconds):
                 await asyncio.sleep(seconds)
 
@@ -449,7 +473,7 @@ class _Session:
         await self.send(
             {
                 "message": "RecognitionStarted",
-                "id": self.server.session_id,
+                "id": self.server.session_id.format(n=len(self.server.sessions)),
                 "orchestrator_version": "fake",
                 "language_pack_info": {
                     "adapted": False,
@@ -467,7 +491,7 @@ class _Session:
         if self.recognizer is None:
             await self.fail("protocol_error", "audio before RecognitionStarted")
             return
-        if self.ended:
+        if self.record.end_of_stream is not None:
             await self.send(
                 {
                     "message": "Warning",
@@ -482,6 +506,24 @@ class _Session:
             for message in self.recognizer.feed(data):
                 await self.send(message)
         await self.fire(Trigger.frame(self.record.frames))
+        if not self.ended and self.record.frames == self.server.duration_limit_frames:
+            await self.on_duration_limit()
+
+    async def on_duration_limit(self) -> None:
+        """Stop taking audio, like EndOfStream: finalise what was heard, then end."""
+        assert self.recognizer is not None
+        self.ended = True
+        await self.send(
+            {
+                "message": "Warning",
+                "type": "duration_limit_exceeded",
+                "reason": "Duration limit exceeded",
+                "duration_limit": 7200,
+            }
+        )
+        for final in self.recognizer.finish_utterance():
+            await self.send(final)
+        await self.send({"message": "EndOfTranscript"})
 
     async def on_end_of_stream(self, message: dict[str, Any]) -> None:
         """Send the remaining finals and EndOfTranscript."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 import json
 import logging
@@ -217,7 +217,7 @@ class RealtimeSession:
         self._raise_if_failed()
         return self.transcript.final_text
 
-    async def events(self) -> AsyncIterator[RealtimeEvent]:
+    async def events(self) -> AsyncGenerator[RealtimeEvent]:
         """Yield events as they arrive, up to EndOfTranscript; raise what ended the session."""
         while (event := await self._events.get()) is not None:
             yield event
@@ -278,7 +278,16 @@ class RealtimeSession:
         except SpeechmaticsError as err:
             if self._failure is None:
                 self._failure = err
-            _LOGGER.debug("Session %s failed: %s", self.session_id, err)
+            _LOGGER.debug("Session %s failed: %s", self.session_id, str(err))
+        except Exception as err:
+            # Whatever fails in here must end the session as a failure, never as a
+            # transcript cut short.
+            _LOGGER.debug(
+                "Session %s failed unexpectedly", self.session_id, exc_info=True
+            )
+            if self._failure is None:
+                msg = f"unexpected error: {type(err).__name__}: {err}"
+                self._failure = SpeechmaticsError(msg)
         except asyncio.CancelledError:
             if self._failure is None and not self._finished.is_set():
                 self._failure = SessionClosed("the session was closed before the end")

@@ -1,0 +1,615 @@
+"""Every fault the service and the network can produce, through the real assist pipeline.
+
+Each case asserts the pipeline outcome, the log line, the config entry's state, that
+the WebSocket and every session task are gone, and that the next run works.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+import contextlib
+from dataclasses import replace
+from typing import Any
+
+import aiohttp
+from homeassistant.components.assist_pipeline import (
+    PipelineEventType,
+    PipelineStage,
+    async_pipeline_from_audio_stream,
+)
+from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
+from homeassistant.core import Context, HomeAssistant
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.speechmatics.const import DOMAIN
+from custom_components.speechmatics.data import SESSION_OPTIONS
+from custom_components.speechmatics.health import (
+    ISSUE_QUOTA,
+    ISSUE_USAGE_LIMIT,
+    issue_id,
+)
+from custom_components.speechmatics.realtime import RealtimeClient, SessionOptions
+
+from .common import (
+    TEXT,
+    Timeline,
+    chunks,
+    metadata,
+    run_pipeline,
+    session_tasks,
+    speech,
+)
+from .conftest import API_KEY, ENTRY_ID
+from .fake_speechmatics import (
+    Close,
+    Drop,
+    FakeSpeechmatics,
+    Notify,
+    SendBinary,
+    SendJson,
+    SendText,
+    Stall,
+    Trigger,
+)
+from .fake_speechmatics.server import ERROR_CLOSE_CODES, error
+
+pytestmark = pytest.mark.usefixtures("pipeline")
+
+FAILED = "stt-stream-failed"
+
+
+def outcome(timeline: Timeline) -> str:
+    """Return the recognised text of a run, or its error code."""
+    for kind, data in timeline.entries:
+        if kind == PipelineEventType.STT_END:
+            return str(data["stt_output"]["text"])
+        if kind == PipelineEventType.ERROR:
+            return str(data["code"])
+    msg = "the run neither ended nor failed"
+    raise AssertionError(msg)
+
+
+async def run(hass: HomeAssistant, audio: bytes | None = None) -> Timeline:
+    """Run the speech-to-text stage once; return what happened."""
+    timeline = Timeline(hass)
+    await run_pipeline(hass, timeline, speech(2.0) if audio is None else audio)
+    return timeline
+
+
+async def assert_clean_and_recovers(
+    hass: HomeAssistant, fake: FakeSpeechmatics, entry: MockConfigEntry
+) -> None:
+    """Assert nothing is left open, then that the next run succeeds."""
+    await fake.wait_closed()
+    assert fake.open_connections == 0
+    assert not session_tasks()
+    assert entry.state is ConfigEntryState.LOADED
+    fake.clear_faults()
+    timeline = await run(hass)
+    assert outcome(timeline) == TEXT
+    assert timeline.transcripts[-1]["is_final"]
+    await fake.wait_closed()
+    assert not session_tasks()
+
+
+def use_client(
+    entry: MockConfigEntry,
+    http: aiohttp.ClientSession,
+    url: str,
+    options: SessionOptions,
+) -> None:
+    """Point the loaded entry at another URL (a network fault after setup)."""
+    entry.runtime_data.client = RealtimeClient(
+        http, API_KEY, url, sdk_id="tests", options=options
+    )
+
+
+def reauth_flows(hass: HomeAssistant) -> list[dict[str, Any]]:
+    """Return the reauthentication flows in progress."""
+    return [
+        flow
+        for flow in hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+        if flow["context"]["source"] == SOURCE_REAUTH
+    ]
+
+
+@pytest.mark.parametrize("status", [401, 403, 404, 500])
+async def test_handshake_refused(
+    hass: HomeAssistant,
+    fake_speechmatics: FakeSpeechmatics,
+    setup_integration: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+    status: int,
+) -> None:
+    """Test an HTTP error at the handshake fails the run with a clear log line."""
+    fake_speechmatics.http_status = status
+    timeline = await run(hass)
+    assert outcome(timeline) == FAILED
+    assert timeline.transcripts == []
+    if status == 401:
+        assert "Speechmatics rejected the API key" in caplog.text
+        assert len(reauth_flows(hass)) == 1
+    else:
+        assert (
+            f"Speechmatics is unreachable: the server refused the WebSocket with HTTP {status}"
+            in caplog.text
+        )
+        assert not reauth_flows(hass)
+    await assert_clean_and_recovers(hass, fake_speechmatics, setup_integration)
+
+
+@contextlib.asynccontextmanager
+async def silent_server() -> AsyncIterator[int]:
+    """Accept TCP connections on 127.0.0.1 and never answer them."""
+    held: list[asyncio.StreamWriter] = []
+
+    async def hold(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+
+    server = await asyncio.start_server(hold, "127.0.0.1", 0)
+    try:
+        yield server.sockets[0].getsockname()[1]
+    finally:
+        for writer in held:
+            writer.close()
+        server.close()
+        await server.wait_closed()
+
+
+@pytest.mark.parametrize(
+    ("network", "log"),
+    [
+        (
+            "tls",
+            "Speechmatics is unreachable: cannot connect to 127.0.0.1: ClientConnectorSSLError",
+        ),
+        (
+            "dns",
+            "Speechmatics is unreachable: cannot connect to speechmatics.invalid: ClientConnectorDNSError",
+        ),
+        ("refused", "Speechmatics is unreachable: cannot connect to 127.0.0.1"),
+        (
+            "timeout",
+            "Speechmatics is unreachable: No answer from the server within 0.3 s (connect)",
+        ),
+    ],
+)
+async def test_network_failures(
+    hass: HomeAssistant,
+    fake_speechmatics: FakeSpeechmatics,
+    setup_integration: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+    http: aiohttp.ClientSession,
+    unused_tcp_port: int,
+    network: str,
+    log: str,
+) -> None:
+    """Test TLS and DNS failures, a refused connection and a connect timeout."""
+    options = replace(SESSION_OPTIONS, connect_timeout=0.3)
+    port = fake_speechmatics.url.split(":")[2].split("/")[0]
+    async with silent_server() as silent_port:
+        url = {
+            "tls": f"wss://127.0.0.1:{port}/v2",
+            "dns": "ws://speechmatics.invalid/v2",
+            "refused": f"ws://127.0.0.1:{unused_tcp_port}/v2",
+            "timeout": f"ws://127.0.0.1:{silent_port}/v2",
+        }[network]
+        # A plain session: the test harness breaks DNS lookups on Home Assistant's own.
+        use_client(setup_integration, http, url, options)
+        timeline = await run(hass)
+    assert outcome(timeline) == FAILED
+    assert log in caplog.text
+    assert not session_tasks()
+    use_client(
+        setup_integration,
+        async_get_clientsession(hass),
+        fake_speechmatics.url,
+        SESSION_OPTIONS,
+    )
+    await assert_clean_and_recovers(hass, fake_speechmatics, setup_integration)
+    assert "Speechmatics is reachable again" in caplog.text
+
+
+ERROR_TYPES = [
+    "invalid_message",
+    "invalid_model",
+    "invalid_language",
+    "invalid_config",
+    "invalid_audio_type",
+    "invalid_output_format",
+    "not_authorised",
+    "not_allowed",
+    "job_error",
+    "protocol_error",
+    "quota_exceeded",
+    "timelimit_exceeded",
+    "idle_timeout",
+    "session_timeout",
+    "unknown_error",
+    "buffer_error",
+    "data_error",
+    "insufficient_funds",
+    "session_transfer",
+]
+
+
+@pytest.mark.parametrize("error_type", ERROR_TYPES)
+@pytest.mark.parametrize(
+    "trigger", [Trigger.START, Trigger.frame(4)], ids=["before_start", "after_start"]
+)
+@pytest.mark.parametrize("close_code", [True, False], ids=["close_code", "plain_close"])
+async def test_service_errors(
+    hass: HomeAssistant,
+    fake_speechmatics: FakeSpeechmatics,
+    setup_integration: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+    issue_registry: ir.IssueRegistry,
+    error_type: str,
+    trigger: str,
+    close_code: bool,
+) -> None:
+    """Test every Error type, before and after the start, with and without its close code."""
+    actions = error(error_type, "injected")
+    if not close_code:
+        actions = [actions[0], Close(1000)]
+    fake_speechmatics.actions[trigger] = actions
+    timeline = await run(hass)
+    assert outcome(timeline) == FAILED
+    assert not any(t["is_final"] for t in timeline.transcripts)
+    if error_type == "not_authorised":
+        assert (
+            "Speechmatics rejected the API key: not_authorised: injected" in caplog.text
+        )
+        assert len(reauth_flows(hass)) == 1
+    else:
+        assert (
+            f"Speech-to-text with Speechmatics failed: {error_type}: injected"
+            in caplog.text
+        )
+        assert not reauth_flows(hass)
+    kind = {
+        "quota_exceeded": ISSUE_QUOTA,
+        "timelimit_exceeded": ISSUE_USAGE_LIMIT,
+        "insufficient_funds": ISSUE_USAGE_LIMIT,
+    }.get(error_type)
+    issues = {i for (domain, i) in issue_registry.issues if domain == DOMAIN}
+    assert issues == ({issue_id(kind, ENTRY_ID)} if kind else set())
+    if close_code and error_type in ERROR_CLOSE_CODES:
+        assert setup_integration.runtime_data.health.last_error is not None
+    await assert_clean_and_recovers(hass, fake_speechmatics, setup_integration)
+    assert not {i for (domain, i) in issue_registry.issues if domain == DOMAIN}
+
+
+def test_documented_timeouts() -> None:
+    """Test the bounds the README documents: a voice user waits at most 8 s after speaking."""
+    assert SESSION_OPTIONS.connect_timeout == 5.0
+    assert (
+        SESSION_OPTIONS.start_timeout == 20.0
+    )  # a large vocabulary may take 15 s to start
+    assert SESSION_OPTIONS.ack_timeout == 5.0
+    assert SESSION_OPTIONS.finish_timeout == 8.0
+    assert SESSION_OPTIONS.pong_timeout == 60.0
+
+
+@pytest.mark.parametrize(
+    ("stall", "audio_seconds", "log"),
+    [
+        (Trigger.START, 2.0, "No answer from the server within 8 s (start)"),
+        (Trigger.frame(2), 6.0, "No answer from the server within 5 s (ack)"),
+        (Trigger.END_OF_STREAM, 2.0, "No answer from the server within 8 s (finish)"),
+    ],
+    ids=["no_recognition_started", "no_acks", "no_end_of_transcript"],
+)
+async def test_server_stalls_are_bounded(
+    hass: HomeAssistant,
+    fake_speechmatics: FakeSpeechmatics,
+    setup_integration: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+    stall: str,
+    audio_seconds: float,
+    log: str,
+) -> None:
+    """Test each stall ends the run after the documented timeout (production values)."""
+    fake_speechmatics.actions[stall] = [Stall()]
+    timeline = await run(hass, speech(audio_seconds))
+    assert outcome(timeline) == FAILED
+    assert f"Speechmatics is unreachable: {log}" in caplog.text
+    await assert_clean_and_recovers(hass, fake_speechmatics, setup_integration)
+
+
+@pytest.mark.parametrize(
+    ("action", "log"),
+    [
+        (
+            Drop(),
+            "Speechmatics is unreachable: the server closed the connection before the end",
+        ),
+        (
+            Close(1000),
+            "Speechmatics is unreachable: the server closed the connection before the end (code 1000)",
+        ),
+        (
+            SendText("{oops"),
+            "Speech-to-text with Speechmatics failed: the server sent a frame that is not JSON",
+        ),
+        (
+            SendBinary(),
+            "Speech-to-text with Speechmatics failed: the server sent a binary frame",
+        ),
+    ],
+    ids=["drop", "close", "malformed_json", "binary_frame"],
+)
+async def test_broken_stream_is_never_a_truncated_success(
+    hass: HomeAssistant,
+    fake_speechmatics: FakeSpeechmatics,
+    setup_integration: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+    action: Any,
+    log: str,
+) -> None:
+    """Test a broken connection after some finals fails the run; no event claims is_final."""
+    fake_speechmatics.actions[Trigger.frame(12)] = [action]
+    timeline = await run(hass)
+    assert outcome(timeline) == FAILED
+    assert timeline.transcripts
+    assert not any(t["is_final"] for t in timeline.transcripts)
+    assert log in caplog.text
+    await assert_clean_and_recovers(hass, fake_speechmatics, setup_integration)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        {"message": "SomethingNew", "detail": 1},
+        {"message": "Info", "type": "a_new_info", "reason": "news"},
+        {"message": "Warning", "type": "a_new_warning", "reason": "careful"},
+        {"message": "Warning", "type": "add_audio_after_eos", "reason": "late audio"},
+    ],
+    ids=["unknown_message", "unknown_info", "unknown_warning", "add_audio_after_eos"],
+)
+async def test_unknown_messages_do_not_fail_the_run(
+    hass: HomeAssistant,
+    fake_speechmatics: FakeSpeechmatics,
+    setup_integration: MockConfigEntry,
+    message: dict[str, Any],
+) -> None:
+    """Test messages the client does not know are tolerated."""
+    fake_speechmatics.actions[Trigger.STARTED] = [SendJson(message)]
+    fake_speechmatics.actions[Trigger.frame(5)] = [SendJson(message)]
+    timeline = await run(hass)
+    assert outcome(timeline) == TEXT
+    await assert_clean_and_recovers(hass, fake_speechmatics, setup_integration)
+
+
+async def test_duration_limit_ends_like_end_of_stream(
+    hass: HomeAssistant,
+    fake_speechmatics: FakeSpeechmatics,
+    setup_integration: MockConfigEntry,
+) -> None:
+    """Test the duration limit ends the run with what was heard up to it."""
+    fake_speechmatics.duration_limit_frames = 9
+    timeline = await run(hass)
+    # What came after the limit is not in the transcript (the client-side order of
+    # EndOfStream and the warning is covered in test_realtime_session).
+    assert outcome(timeline) == "Turn on the"
+    assert timeline.transcripts[-1] == {
+        **timeline.transcripts[-1],
+        "text": "Turn on the",
+        "is_final": True,
+    }
+    await assert_clean_and_recovers(hass, fake_speechmatics, setup_integration)
+
+
+async def held_stream(release: asyncio.Event) -> AsyncIterator[bytes]:
+    """Stream one second of audio, then hold the stream open like a user still speaking."""
+    for chunk in chunks(speech(1.0)):
+        yield chunk
+    await release.wait()
+
+
+async def start_run(
+    hass: HomeAssistant, stream: AsyncIterator[bytes]
+) -> tuple[Timeline, asyncio.Task[None]]:
+    """Start a pipeline run in the background."""
+    timeline = Timeline(hass)
+    task = hass.async_create_task(
+        async_pipeline_from_audio_stream(
+            hass,
+            context=Context(),
+            event_callback=timeline.on_pipeline,
+            stt_metadata=metadata(),
+            stt_stream=stream,
+            start_stage=PipelineStage.STT,
+            end_stage=PipelineStage.STT,
+        )
+    )
+    return timeline, task
+
+
+STAGES: dict[str, Callable[[FakeSpeechmatics, asyncio.Event], None]] = {
+    "connecting": lambda fake, reached: fake.actions.__setitem__(
+        Trigger.START, [Notify(reached), Stall()]
+    ),
+    "streaming": lambda fake, reached: fake.actions.__setitem__(
+        Trigger.frame(5), [Notify(reached)]
+    ),
+    "finishing": lambda fake, reached: fake.actions.__setitem__(
+        Trigger.END_OF_STREAM, [Notify(reached), Stall()]
+    ),
+}
+
+
+@pytest.mark.parametrize("stage", list(STAGES))
+@pytest.mark.parametrize(
+    "interruption", ["satellite_disconnects", "entry_unloaded", "entry_reloaded"]
+)
+async def test_interrupted_runs_close_everything(
+    hass: HomeAssistant,
+    fake_speechmatics: FakeSpeechmatics,
+    setup_integration: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+    stage: str,
+    interruption: str,
+) -> None:
+    """Test a run interrupted at each stage leaves no socket or task, and Assist goes on."""
+    reached, release = asyncio.Event(), asyncio.Event()
+    STAGES[stage](fake_speechmatics, reached)
+    stream = held_stream(release) if stage != "finishing" else _finite(speech(1.0))
+    timeline, task = await start_run(hass, stream)
+    async with asyncio.timeout(5):
+        await reached.wait()
+    fake_speechmatics.clear_faults()  # a reload proves the endpoint again
+
+    if interruption == "satellite_disconnects":
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    else:
+        if interruption == "entry_unloaded":
+            assert await hass.config_entries.async_unload(setup_integration.entry_id)
+        else:
+            assert await hass.config_entries.async_reload(setup_integration.entry_id)
+        async with asyncio.timeout(5):
+            await task
+        assert outcome(timeline) == FAILED
+        assert "Speech-to-text was stopped" in caplog.text
+    release.set()
+    await fake_speechmatics.wait_closed()
+    assert fake_speechmatics.open_connections == 0
+    assert not session_tasks()
+    assert not any(t["is_final"] for t in timeline.transcripts)
+
+    if interruption == "entry_unloaded":
+        assert await hass.config_entries.async_setup(setup_integration.entry_id)
+        await hass.async_block_till_done()
+    await assert_clean_and_recovers(hass, fake_speechmatics, setup_integration)
+
+
+async def _finite(audio: bytes) -> AsyncIterator[bytes]:
+    """Stream audio and end."""
+    for chunk in chunks(audio):
+        yield chunk
+
+
+# Home Assistant's chat session helper leaves its cleanup timer behind a stop.
+@pytest.mark.parametrize("expected_lingering_timers", [True])
+async def test_home_assistant_stopping_ends_the_run(
+    hass: HomeAssistant,
+    fake_speechmatics: FakeSpeechmatics,
+    setup_integration: MockConfigEntry,
+) -> None:
+    """Test stopping Home Assistant during a run closes the session and ends the run."""
+    reached, release = asyncio.Event(), asyncio.Event()
+    fake_speechmatics.actions[Trigger.frame(5)] = [Notify(reached)]
+    timeline, task = await start_run(hass, held_stream(release))
+    async with asyncio.timeout(5):
+        await reached.wait()
+    await hass.async_stop()
+    async with asyncio.timeout(5):
+        await task
+    assert outcome(timeline) == FAILED
+    release.set()
+    await fake_speechmatics.wait_closed()
+    assert not session_tasks()
+
+
+async def test_invalid_key_starts_reauth_once(
+    hass: HomeAssistant,
+    fake_speechmatics: FakeSpeechmatics,
+    setup_integration: MockConfigEntry,
+) -> None:
+    """Test repeated runs with a rejected key start one reauthentication, not one each."""
+    fake_speechmatics.api_key = "rotated-key"
+    for _ in range(3):
+        assert outcome(await run(hass)) == FAILED
+    assert len(reauth_flows(hass)) == 1
+
+
+@pytest.mark.parametrize(
+    ("error_type", "kind"),
+    [("quota_exceeded", ISSUE_QUOTA), ("timelimit_exceeded", ISSUE_USAGE_LIMIT)],
+)
+async def test_plan_limits_raise_a_repair_issue_until_a_session_succeeds(
+    hass: HomeAssistant,
+    fake_speechmatics: FakeSpeechmatics,
+    setup_integration: MockConfigEntry,
+    issue_registry: ir.IssueRegistry,
+    error_type: str,
+    kind: str,
+) -> None:
+    """Test quota and usage limits explain themselves in Repairs and clear on success."""
+    fake_speechmatics.actions[Trigger.START] = error(error_type, "limit reached")
+    assert outcome(await run(hass)) == FAILED
+    assert outcome(await run(hass)) == FAILED
+    issue = issue_registry.async_get_issue(DOMAIN, issue_id(kind, ENTRY_ID))
+    assert issue is not None
+    assert issue.translation_key == kind
+    assert issue.severity is ir.IssueSeverity.ERROR
+    assert issue.translation_placeholders == {
+        "title": setup_integration.title,
+        "reason": "limit reached",
+    }
+
+    fake_speechmatics.clear_faults()
+    assert outcome(await run(hass)) == TEXT
+    assert issue_registry.async_get_issue(DOMAIN, issue_id(kind, ENTRY_ID)) is None
+
+
+async def test_unreachable_is_logged_once_and_back_once(
+    hass: HomeAssistant,
+    fake_speechmatics: FakeSpeechmatics,
+    setup_integration: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Test an outage logs one line when it starts and one when it ends."""
+    fake_speechmatics.http_status = 503
+    for _ in range(3):
+        assert outcome(await run(hass)) == FAILED
+    fake_speechmatics.clear_faults()
+    for _ in range(2):
+        assert outcome(await run(hass)) == TEXT
+    assert caplog.text.count("Speechmatics is unreachable") == 1
+    assert caplog.text.count("Speechmatics is reachable again") == 1
+    assert setup_integration.runtime_data.health.available
+
+
+async def test_audio_stream_raising_mid_run(
+    hass: HomeAssistant,
+    fake_speechmatics: FakeSpeechmatics,
+    setup_integration: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Test Home Assistant's audio stream raising ends the run cleanly."""
+
+    async def broken() -> AsyncIterator[bytes]:
+        for chunk in chunks(speech(0.5)):
+            yield chunk
+        reason = "satellite reset"
+        raise ConnectionResetError(reason)
+
+    timeline, task = await start_run(hass, broken())
+    async with asyncio.timeout(5):
+        await task
+    assert outcome(timeline) == FAILED
+    assert (
+        "The audio stream failed: ConnectionResetError('satellite reset')"
+        in caplog.text
+    )
+    await assert_clean_and_recovers(hass, fake_speechmatics, setup_integration)
+
+
+async def test_audio_stream_without_audio(
+    hass: HomeAssistant,
+    fake_speechmatics: FakeSpeechmatics,
+    setup_integration: MockConfigEntry,
+) -> None:
+    """Test a stream with no audio at all opens no session and recognises nothing."""
+    sessions = len(fake_speechmatics.sessions)
+    timeline = await run(hass, b"")
+    assert outcome(timeline) == "stt-no-text-recognized"
+    assert len(fake_speechmatics.sessions) == sessions
+    await assert_clean_and_recovers(hass, fake_speechmatics, setup_integration)
