@@ -179,26 +179,34 @@ class SpeechmaticsSpeechToText(SpeechToTextEntity):
         data = self._entry.runtime_data
         config = transcription_config(self._entry.options, LANGUAGES[metadata.language])
         data.sessions += 1
-        async with data.client.session(config, audio_format) as session:
-            data.active_sessions.add(session)
-            try:
-                async with aclosing(self._async_stream(session, head, chunks)) as texts:
-                    async for text in texts:
-                        yield text
-            except SessionClosed as err:
-                _LOGGER.info("Speech-to-text was stopped: %s", err)
-                yield _ERROR
-                return
-            except SpeechmaticsError as err:
-                data.health.record_failure(err)
-                yield _ERROR
-                return
-            except AudioStreamError as err:
-                _LOGGER.error("The audio stream failed: %r", err.__cause__)
-                yield _ERROR
-                return
-            finally:
-                data.active_sessions.discard(session)
+        session = data.client.session(config, audio_format)
+        session.start()
+        data.active_sessions.add(session)
+        try:
+            async with aclosing(self._async_stream(session, head, chunks)) as texts:
+                async for text in texts:
+                    yield text
+        except SessionClosed as err:
+            _LOGGER.info("Speech-to-text was stopped: %s", err)
+            yield _ERROR
+            return
+        except SpeechmaticsError as err:
+            data.health.record_failure(err)
+            yield _ERROR
+            return
+        except AudioStreamError as err:
+            _LOGGER.error("The audio stream failed: %r", err.__cause__)
+            yield _ERROR
+            return
+        finally:
+            data.active_sessions.discard(session)
+            if session.complete:
+                # The transcript is in: close the socket without making the user wait.
+                self._entry.async_create_background_task(
+                    self.hass, session.close(), "speechmatics close"
+                )
+            else:
+                await session.close()
         data.health.record_success()
         final = session.transcript.final_text
         self._fire(session, final, is_final=True)

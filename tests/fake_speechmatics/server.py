@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 import json
+import time
 from typing import Any, Self
 
 from aiohttp import WSMsgType, web
@@ -162,6 +163,23 @@ class SessionRecord:
     start: dict[str, Any] | None = None
     end_of_stream: dict[str, Any] | None = None
     closed: asyncio.Event = field(default_factory=asyncio.Event)
+    # time.monotonic() of protocol moments, for the benchmark (comparable across processes).
+    first_audio_at: float | None = None
+    end_of_stream_at: float | None = None
+    end_of_transcript_at: float | None = None
+    partials_sent_at: list[float] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        """Return what the benchmark reads of a session, as JSON."""
+        return {
+            "audio_bytes": len(self.audio),
+            "frames": self.frames,
+            "end_of_stream": self.end_of_stream,
+            "first_audio_at": self.first_audio_at,
+            "end_of_stream_at": self.end_of_stream_at,
+            "end_of_transcript_at": self.end_of_transcript_at,
+            "partials_sent_at": self.partials_sent_at,
+        }
 
     @property
     def sent_messages(self) -> list[str]:
@@ -283,6 +301,8 @@ class FakeSpeechmatics:
         """Bind 127.0.0.1 and serve /v2."""
         app = web.Application()
         app.router.add_get("/v2", self._handle)
+        app.router.add_get("/_records", self._records)
+        app.router.add_post("/_config", self._config)
         self._runner = web.AppRunner(app, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", self._port)
@@ -307,6 +327,29 @@ class FakeSpeechmatics:
         async with asyncio.timeout(seconds):
             for record in self.sessions:
                 await record.closed.wait()
+
+    async def _records(self, _request: web.Request) -> web.Response:
+        """Return the finished sessions' summaries and forget them (for other processes)."""
+        finished = [record for record in self.sessions if record.closed.is_set()]
+        self.sessions = [
+            record for record in self.sessions if not record.closed.is_set()
+        ]
+        return web.json_response([record.summary() for record in finished])
+
+    async def _config(self, request: web.Request) -> web.Response:
+        """Change the behaviour for the next sessions (for other processes)."""
+        config = await request.json()
+        for key in ("start_delay", "end_delay", "ack_delay"):
+            if key in config:
+                setattr(self, key, float(config[key]))
+        if "transcript" in config:
+            options = {
+                key: config[key]
+                for key in ("final_every", "bytes_per_word")
+                if key in config
+            }
+            self.recognizer = scripted(config["transcript"], **options)
+        return web.json_response({"ok": True})
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         """Authenticate, upgrade and run one session."""
@@ -357,7 +400,13 @@ class _Session:
         """Send a JSON message and record it."""
         if self.partials or message["message"] != "AddPartialTranscript":
             self.record.sent.append(message)
-            await self.ws.send_str(json.dumps(message))
+            text = json.dumps(message)
+            # Noted before sending: the client may have it before send_str returns.
+            if message["message"] == "AddPartialTranscript":
+                self.record.partials_sent_at.append(time.monotonic())
+            elif message["message"] == "EndOfTranscript":
+                self.record.end_of_transcript_at = time.monotonic()
+            await self.ws.send_str(text)
 
     async def fire(self, trigger: str) -> None:
         """Run the actions scripted for a trigger."""
@@ -401,6 +450,8 @@ class _Session:
     def take(self, message: Any) -> dict[str, Any] | bytes | None:
         """Record one frame from the client; return its content."""
         if message.type == WSMsgType.BINARY:
+            if self.record.first_audio_at is None:
+                self.record.first_audio_at = time.monotonic()
             self.record.audio += message.data
             self.record.frames += 1
             return bytes(message.data)
@@ -531,6 +582,7 @@ class _Session:
             await self.fail("protocol_error", "EndOfStream before RecognitionStarted")
             return
         self.record.end_of_stream = message
+        self.record.end_of_stream_at = time.monotonic()
         self.ended = True
         await self.fire(Trigger.END_OF_STREAM)
         if self.server.end_delay:

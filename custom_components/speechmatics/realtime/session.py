@@ -156,13 +156,27 @@ class RealtimeSession:
                 self._run(), name="speechmatics session"
             )
 
+    @property
+    def complete(self) -> bool:
+        """Return whether the whole transcript arrived (EndOfTranscript, no failure)."""
+        return self._finished.is_set() and self._failure is None
+
     async def close(self) -> None:
-        """Stop the session and close the connection; safe to call more than once."""
+        """Close the connection, stopping the session if it is not complete.
+
+        A complete session closes gracefully (bounded by the WebSocket close timeout);
+        safe to call more than once.
+        """
         task = self._run_task
         if task is None or task.done():
             return
-        task.cancel()
-        await asyncio.wait({task})
+        if not self.complete:
+            task.cancel()
+        try:
+            await asyncio.wait({task})
+        except asyncio.CancelledError:
+            task.cancel()
+            raise
 
     async def send_audio(self, data: bytes) -> None:
         """Queue audio; waits only while too much sent audio is still unacknowledged."""
@@ -367,12 +381,18 @@ class RealtimeSession:
     async def _send_loop(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         """Send audio frames, ForceEndOfUtterance and finally EndOfStream, in order."""
         frame_bytes = self._frame_bytes
+        # What arrived before the start goes out at once, even less than a frame: the
+        # server can begin while the next frame fills.
+        flush_buffered = True
         while not self._input_closed_by_server:
-            flush = self._input_ended or self._force_end_of_utterance > 0
+            flush = (
+                flush_buffered or self._input_ended or self._force_end_of_utterance > 0
+            )
             if len(self._pending) >= frame_bytes or (flush and self._pending):
                 await self._wait_for_window()
                 frame = bytes(self._pending[:frame_bytes])
                 del self._pending[:frame_bytes]
+                flush_buffered = flush_buffered and bool(self._pending)
                 await self._send_frame(ws, frame)
             elif self._force_end_of_utterance:
                 self._force_end_of_utterance -= 1
