@@ -66,11 +66,19 @@ def session_tasks() -> set[asyncio.Task[object]]:
     }
 
 
+async def assert_no_session_tasks(seconds: float = 5.0) -> None:
+    """Assert every session task ends by itself within a bound (a closing socket may lag)."""
+    if tasks := session_tasks():
+        async with asyncio.timeout(seconds):
+            await asyncio.wait(tasks)
+    assert not session_tasks()
+
+
 async def assert_closed(fake: FakeSpeechmatics) -> None:
     """Assert the connection is gone on both ends and no session task is left."""
     await fake.wait_closed()
     assert fake.open_connections == 0
-    assert not session_tasks()
+    await assert_no_session_tasks()
 
 
 def metadata(language: str = "en-US", **overrides: Any) -> stt.SpeechMetadata:

@@ -40,7 +40,14 @@ from custom_components.speechmatics.realtime import (
     UsageLimitExceeded,
 )
 
-from .common import assert_closed, collect, session_tasks, speech, stream, transcribe
+from .common import (
+    assert_closed,
+    assert_no_session_tasks,
+    collect,
+    speech,
+    stream,
+    transcribe,
+)
 from .conftest import API_KEY, FAST_OPTIONS
 from .fake_speechmatics import (
     Close,
@@ -309,7 +316,7 @@ async def test_handshake_refused(
         assert err.value.status == status
     with pytest.raises(exception):
         await session.send_audio(b"\x00\x00")
-    assert not session_tasks()
+    await assert_no_session_tasks()
 
 
 async def test_wrong_api_key(
@@ -372,7 +379,7 @@ async def test_connect_timeout(http: aiohttp.ClientSession) -> None:
             with pytest.raises(SessionTimeout) as err:
                 await session.wait_started()
     assert err.value.stage is TimeoutStage.CONNECT
-    assert not session_tasks()
+    await assert_no_session_tasks()
 
 
 @pytest.mark.parametrize(
@@ -651,7 +658,7 @@ async def test_cancellation_closes_everything(
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert not session_tasks()
+    await assert_no_session_tasks()
     await fake_speechmatics.wait_closed()
 
 
@@ -794,3 +801,25 @@ async def test_unexpected_errors_fail_the_session(
             match="unexpected error: RuntimeError: resolver on another loop",
         ):
             await transcribe(session, speech(0.5))
+
+
+async def test_event_callback_sees_events_first(
+    client: RealtimeClient,
+    fake_speechmatics: FakeSpeechmatics,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Test on_event gets every event as it arrives; a failing callback breaks nothing."""
+    seen: list[object] = []
+
+    def on_event(event: object) -> None:
+        seen.append(event)
+        if len(seen) == 2:
+            reason = "callback bug"
+            raise RuntimeError(reason)
+
+    async with client.session(CONFIG, on_event=on_event) as session:
+        events_task = asyncio.create_task(collect(session))
+        assert await transcribe(session, speech(1.0)) == "Turn on the kitchen light."
+        events = await events_task
+    assert seen == events
+    assert "Error in the event callback" in caplog.text

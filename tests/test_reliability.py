@@ -37,10 +37,10 @@ from custom_components.speechmatics.realtime import RealtimeClient, SessionOptio
 from .common import (
     TEXT,
     Timeline,
+    assert_no_session_tasks,
     chunks,
     metadata,
     run_pipeline,
-    session_tasks,
     speech,
 )
 from .conftest import API_KEY, ENTRY_ID
@@ -86,14 +86,14 @@ async def assert_clean_and_recovers(
     """Assert nothing is left open, then that the next run succeeds."""
     await fake.wait_closed()
     assert fake.open_connections == 0
-    assert not session_tasks()
+    await assert_no_session_tasks()
     assert entry.state is ConfigEntryState.LOADED
     fake.clear_faults()
     timeline = await run(hass)
     assert outcome(timeline) == TEXT
     assert timeline.transcripts[-1]["is_final"]
     await fake.wait_closed()
-    assert not session_tasks()
+    await assert_no_session_tasks()
 
 
 def use_client(
@@ -203,7 +203,7 @@ async def test_network_failures(
         timeline = await run(hass)
     assert outcome(timeline) == FAILED
     assert log in caplog.text
-    assert not session_tasks()
+    await assert_no_session_tasks()
     use_client(
         setup_integration,
         async_get_clientsession(hass),
@@ -480,7 +480,7 @@ async def test_interrupted_runs_close_everything(
     release.set()
     await fake_speechmatics.wait_closed()
     assert fake_speechmatics.open_connections == 0
-    assert not session_tasks()
+    await assert_no_session_tasks()
     assert not any(t["is_final"] for t in timeline.transcripts)
 
     if interruption == "entry_unloaded":
@@ -514,7 +514,7 @@ async def test_home_assistant_stopping_ends_the_run(
     assert outcome(timeline) == FAILED
     release.set()
     await fake_speechmatics.wait_closed()
-    assert not session_tasks()
+    await assert_no_session_tasks()
 
 
 async def test_invalid_key_starts_reauth_once(

@@ -21,7 +21,7 @@ from homeassistant.components.assist_pipeline import (
 from homeassistant.core import Context, HomeAssistant
 import pytest
 
-from .common import TEXT, Timeline, chunks, metadata, session_tasks, speech
+from .common import TEXT, Timeline, assert_no_session_tasks, chunks, metadata, speech
 from .fake_speechmatics import (
     Drop,
     EncodedRecognizer,
@@ -104,7 +104,7 @@ async def test_fifty_runs_at_once(
         # Other runs' events reach every listener; each session's own final is its text.
         assert text in finals
     await fake_speechmatics.wait_closed()
-    assert not session_tasks()
+    await assert_no_session_tasks()
 
 
 FAULTS = [
@@ -169,9 +169,11 @@ async def test_two_thousand_sessions_in_a_row(
             # The fake keeps every frame it received; only the client is under test.
             fake_speechmatics.sessions.clear()
             if number + 1 == WARM_UP_RUNS:
+                await assert_no_session_tasks()
                 gc.collect()
                 baseline = (open_files(), len(asyncio.all_tasks()), traced_memory())
         await fake_speechmatics.wait_closed()
+        await assert_no_session_tasks()
         gc.collect()
         end = (open_files(), len(asyncio.all_tasks()), traced_memory())
     finally:
@@ -182,7 +184,7 @@ async def test_two_thousand_sessions_in_a_row(
     assert end[2] - baseline[2] < MAX_MEMORY_GROWTH, (
         f"memory grew by {end[2] - baseline[2]} bytes"
     )
-    assert not session_tasks()
+    await assert_no_session_tasks()
     print(  # noqa: T201  # for the record; scripts/bench measures speed without tracemalloc
         f"\n{SEQUENTIAL_RUNS} runs: traced memory growth after warm-up "
         f"{(end[2] - baseline[2]) / 1024:.0f} KiB"

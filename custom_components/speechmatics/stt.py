@@ -30,6 +30,7 @@ from .realtime import (
     AudioFormat,
     FinalTranscript,
     PartialTranscript,
+    RealtimeEvent,
     RealtimeSession,
     SessionClosed,
     SpeechmaticsError,
@@ -179,7 +180,19 @@ class SpeechmaticsSpeechToText(SpeechToTextEntity):
         data = self._entry.runtime_data
         config = transcription_config(self._entry.options, LANGUAGES[metadata.language])
         data.sessions += 1
-        session = data.client.session(config, audio_format)
+        fired = ""
+
+        def publish(event: RealtimeEvent) -> None:
+            """Fire the transcript event the moment the text so far changes."""
+            nonlocal fired
+            if (
+                isinstance(event, PartialTranscript | FinalTranscript)
+                and event.text_so_far != fired
+            ):
+                fired = event.text_so_far
+                self._fire(session, fired, is_final=False)
+
+        session = data.client.session(config, audio_format, on_event=publish)
         session.start()
         data.active_sessions.add(session)
         try:
@@ -231,7 +244,6 @@ class SpeechmaticsSpeechToText(SpeechToTextEntity):
                             and event.text_so_far != text
                         ):
                             text = event.text_so_far
-                            self._fire(session, text, is_final=False)
                             yield text
             except SpeechmaticsError:
                 if stream_failures:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import aiohttp
 from yarl import URL
 
-from .models import AudioFormat, TranscriptionConfig
+from .models import AudioFormat, RealtimeEvent, TranscriptionConfig
 from .session import RealtimeSession, SessionOptions
 
 REGION_URLS: dict[str, str] = {
@@ -57,6 +59,7 @@ class RealtimeClient:
         transcription_config: TranscriptionConfig,
         audio_format: AudioFormat | None = None,
         options: SessionOptions | None = None,
+        on_event: Callable[[RealtimeEvent], None] | None = None,
     ) -> RealtimeSession:
         """Return a new session; enter it with `async with` to connect."""
         return RealtimeSession(
@@ -66,4 +69,5 @@ class RealtimeClient:
             transcription_config,
             audio_format or AudioFormat(),
             options or self.options,
+            on_event,
         )

@@ -98,8 +98,14 @@ class RealtimeSession:
         transcription_config: TranscriptionConfig,
         audio_format: AudioFormat,
         options: SessionOptions,
+        on_event: Callable[[RealtimeEvent], None] | None = None,
     ) -> None:
-        """Prepare a session; nothing is sent before it is entered."""
+        """Prepare a session; nothing is sent before it is entered.
+
+        on_event, when given, is called with every event as soon as it arrives, before
+        events() yields it: for work that must not wait for the consumer.
+        """
+        self._on_event = on_event
         self._http = http
         self._url = url
         self._api_key = api_key
@@ -585,7 +591,12 @@ class RealtimeSession:
         return service_error(error_type, reason, close_code=close_code)
 
     def _emit(self, event: RealtimeEvent) -> None:
-        """Hand an event to the events() iterator."""
+        """Hand an event to the callback and to the events() iterator."""
+        if self._on_event is not None:
+            try:
+                self._on_event(event)
+            except Exception:
+                _LOGGER.exception("Error in the event callback")
         self._events.put_nowait(event)
 
 
