@@ -464,7 +464,7 @@ async def test_heartbeat_keeps_an_idle_session(
     http: aiohttp.ClientSession, fake_speechmatics: FakeSpeechmatics
 ) -> None:
     """Test pongs keep a session alive that receives nothing else for many pong timeouts."""
-    options = replace(FAST_OPTIONS, ping_interval=0.02, pong_timeout=0.05)
+    options = replace(FAST_OPTIONS, ping_interval=0.05, pong_timeout=0.2)
     client = RealtimeClient(
         http, API_KEY, fake_speechmatics.url, sdk_id="t", options=options
     )
@@ -472,7 +472,7 @@ async def test_heartbeat_keeps_an_idle_session(
     async with client.session(CONFIG) as session:
         await session.wait_started()
         with pytest.raises(TimeoutError):
-            async with asyncio.timeout(0.5):
+            async with asyncio.timeout(1.2):
                 await collect(session)
         assert session.failure is None
 
