@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
+import contextlib
 import io
 from typing import Any
 import wave
@@ -156,3 +157,21 @@ async def run_pipeline(
         end_stage=PipelineStage.STT,
     )
     await hass.async_block_till_done()
+
+
+@contextlib.asynccontextmanager
+async def silent_tcp_server() -> AsyncIterator[int]:
+    """Accept TCP connections on 127.0.0.1 and never answer."""
+    held: list[asyncio.StreamWriter] = []
+
+    async def hold(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+
+    server = await asyncio.start_server(hold, "127.0.0.1", 0)
+    try:
+        yield server.sockets[0].getsockname()[1]
+    finally:
+        for writer in held:
+            writer.close()
+        server.close()
+        await server.wait_closed()

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-import contextlib
 from dataclasses import replace
 
 import aiohttp
@@ -44,6 +42,7 @@ from .common import (
     assert_closed,
     assert_no_session_tasks,
     collect,
+    silent_tcp_server,
     speech,
     stream,
     transcribe,
@@ -348,24 +347,6 @@ async def test_connection_refused(
         with pytest.raises(CannotConnect) as err:
             await session.finish()
     assert err.value.status is None
-
-
-@contextlib.asynccontextmanager
-async def silent_tcp_server() -> AsyncIterator[int]:
-    """Accept TCP connections on 127.0.0.1 and never answer."""
-    held: list[asyncio.StreamWriter] = []
-
-    async def hold(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        held.append(writer)
-
-    server = await asyncio.start_server(hold, "127.0.0.1", 0)
-    try:
-        yield server.sockets[0].getsockname()[1]
-    finally:
-        for writer in held:
-            writer.close()
-        server.close()
-        await server.wait_closed()
 
 
 async def test_connect_timeout(http: aiohttp.ClientSession) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
-import contextlib
 from dataclasses import replace
 from typing import Any
 
@@ -41,6 +40,7 @@ from .common import (
     chunks,
     metadata,
     run_pipeline,
+    silent_tcp_server,
     speech,
 )
 from .conftest import API_KEY, ENTRY_ID
@@ -142,24 +142,6 @@ async def test_handshake_refused(
     await assert_clean_and_recovers(hass, fake_speechmatics, setup_integration)
 
 
-@contextlib.asynccontextmanager
-async def silent_server() -> AsyncIterator[int]:
-    """Accept TCP connections on 127.0.0.1 and never answer them."""
-    held: list[asyncio.StreamWriter] = []
-
-    async def hold(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        held.append(writer)
-
-    server = await asyncio.start_server(hold, "127.0.0.1", 0)
-    try:
-        yield server.sockets[0].getsockname()[1]
-    finally:
-        for writer in held:
-            writer.close()
-        server.close()
-        await server.wait_closed()
-
-
 @pytest.mark.parametrize(
     ("network", "log"),
     [
@@ -191,7 +173,7 @@ async def test_network_failures(
     """Test TLS and DNS failures, a refused connection and a connect timeout."""
     options = replace(SESSION_OPTIONS, connect_timeout=0.3)
     port = fake_speechmatics.url.split(":")[2].split("/")[0]
-    async with silent_server() as silent_port:
+    async with silent_tcp_server() as silent_port:
         url = {
             "tls": f"wss://127.0.0.1:{port}/v2",
             "dns": "ws://speechmatics.invalid/v2",
