@@ -46,6 +46,24 @@ _LOGGER = logging.getLogger(__name__)
 _ERROR = SpeechResult(None, SpeechResultState.ERROR)
 
 
+class _TextSoFar:
+    """The transcript so far, as partial and final segments change it."""
+
+    def __init__(self) -> None:
+        """Start with no text."""
+        self.text = ""
+
+    def update(self, event: RealtimeEvent) -> bool:
+        """Take an event; return whether the text so far changed."""
+        if (
+            isinstance(event, PartialTranscript | FinalTranscript)
+            and event.text_so_far != self.text
+        ):
+            self.text = event.text_so_far
+            return True
+        return False
+
+
 class AudioStreamError(Exception):
     """Home Assistant's audio stream failed while the session was running."""
 
@@ -180,17 +198,12 @@ class SpeechmaticsSpeechToText(SpeechToTextEntity):
         data = self._entry.runtime_data
         config = transcription_config(self._entry.options, LANGUAGES[metadata.language])
         data.sessions += 1
-        fired = ""
+        fired = _TextSoFar()
 
         def publish(event: RealtimeEvent) -> None:
             """Fire the transcript event the moment the text so far changes."""
-            nonlocal fired
-            if (
-                isinstance(event, PartialTranscript | FinalTranscript)
-                and event.text_so_far != fired
-            ):
-                fired = event.text_so_far
-                self._fire(session, fired, is_final=False)
+            if fired.update(event):
+                self._fire(session, fired.text, is_final=False)
 
         session = data.client.session(config, audio_format, on_event=publish)
         session.start()
@@ -235,16 +248,12 @@ class SpeechmaticsSpeechToText(SpeechToTextEntity):
             name="speechmatics upload",
         )
         try:
-            text = ""
+            yielded = _TextSoFar()
             try:
                 async with aclosing(session.events()) as events:
                     async for event in events:
-                        if (
-                            isinstance(event, PartialTranscript | FinalTranscript)
-                            and event.text_so_far != text
-                        ):
-                            text = event.text_so_far
-                            yield text
+                        if yielded.update(event):
+                            yield yielded.text
             except SpeechmaticsError:
                 if stream_failures:
                     raise AudioStreamError from stream_failures[0]
