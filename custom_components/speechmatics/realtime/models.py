@@ -78,22 +78,6 @@ class ResultMessage(TypedDict):
     is_eos: NotRequired[bool]
 
 
-class TranscriptMetadataMessage(TypedDict):
-    """The metadata of a transcript message."""
-
-    transcript: NotRequired[str]
-    start_time: NotRequired[float]
-    end_time: NotRequired[float]
-
-
-class TranscriptMessage(TypedDict):
-    """AddTranscript and AddPartialTranscript."""
-
-    message: str
-    results: list[ResultMessage]
-    metadata: NotRequired[TranscriptMetadataMessage]
-
-
 # Configuration, as the caller gives it.
 
 

@@ -205,9 +205,7 @@ class RealtimeSession:
 
     async def wait_started(self) -> RecognitionStarted:
         """Wait until recognition has started (bounded by the connect and start timeouts)."""
-        if self._run_task is None:
-            msg = "the session has not been started"
-            raise RuntimeError(msg)
+        self._require_started()
         await self._started_event.wait()
         self._raise_if_failed()
         assert self.started is not None  # noqa: S101  # set before the event
@@ -220,9 +218,7 @@ class RealtimeSession:
         EndOfTranscript: all of it bounded by the finish timeout, so the wait after the
         end of the audio never exceeds it.
         """
-        if self._run_task is None:
-            msg = "the session has not been started"
-            raise RuntimeError(msg)
+        self._require_started()
         if not self._input_ended:
             self._input_ended = True
             self._wake_sender.set()
@@ -256,6 +252,10 @@ class RealtimeSession:
         if self._input_ended:
             msg = "the session has already finished"
             raise RuntimeError(msg)
+        self._require_started()
+
+    def _require_started(self) -> None:
+        """Raise when start() (or entering the session) has not happened."""
         if self._run_task is None:
             msg = "the session has not been started"
             raise RuntimeError(msg)
