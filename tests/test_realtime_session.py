@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
+from typing import Any
 
 import aiohttp
 import pytest
@@ -64,6 +65,14 @@ from .fake_speechmatics import (
 from .fake_speechmatics.server import error, scripted
 
 CONFIG = TranscriptionConfig(language="en", enable_partials=True)
+
+
+def fast_client(
+    http: aiohttp.ClientSession, url: str, **changes: Any
+) -> RealtimeClient:
+    """Return a client for a URL with the fast test options, changed as given."""
+    options = replace(FAST_OPTIONS, **changes)
+    return RealtimeClient(http, API_KEY, url, sdk_id="t", options=options)
 
 
 async def test_session_transcribes_and_closes(
@@ -153,10 +162,7 @@ async def test_chunks_are_coalesced_into_frames(
     http: aiohttp.ClientSession, fake_speechmatics: FakeSpeechmatics
 ) -> None:
     """Test 10 ms chunks go out as frames of the configured duration, tail flushed at end."""
-    options = replace(FAST_OPTIONS, frame_duration=0.05)
-    client = RealtimeClient(
-        http, API_KEY, fake_speechmatics.url, sdk_id="t", options=options
-    )
+    client = fast_client(http, fake_speechmatics.url, frame_duration=0.05)
     audio = speech(1.0) + b"\x01\x02" * 5  # 1 s and a 10-byte tail
     async with client.session(CONFIG) as session:
         await stream(session, audio)
@@ -172,9 +178,8 @@ async def test_unacknowledged_audio_is_bounded(
     http: aiohttp.ClientSession, fake_speechmatics: FakeSpeechmatics
 ) -> None:
     """Test a server that stops acknowledging gets no more than the window, then a timeout."""
-    options = replace(FAST_OPTIONS, max_unacked_frames=4, ack_timeout=0.3)
-    client = RealtimeClient(
-        http, API_KEY, fake_speechmatics.url, sdk_id="t", options=options
+    client = fast_client(
+        http, fake_speechmatics.url, max_unacked_frames=4, ack_timeout=0.3
     )
     fake_speechmatics.actions[Trigger.frame(2)] = [Stall()]
     async with client.session(CONFIG) as session:
@@ -192,10 +197,7 @@ async def test_slow_acks_hold_the_sender_back(
     http: aiohttp.ClientSession, fake_speechmatics: FakeSpeechmatics
 ) -> None:
     """Test slow acknowledgements throttle a fast source without losing audio."""
-    options = replace(FAST_OPTIONS, max_unacked_frames=2)
-    client = RealtimeClient(
-        http, API_KEY, fake_speechmatics.url, sdk_id="t", options=options
-    )
+    client = fast_client(http, fake_speechmatics.url, max_unacked_frames=2)
     fake_speechmatics.ack_delay = 0.005
     audio = speech(2.0)
     async with client.session(CONFIG) as session:
@@ -351,11 +353,8 @@ async def test_connection_refused(
 
 async def test_connect_timeout(http: aiohttp.ClientSession) -> None:
     """Test a server that accepts TCP but never answers the upgrade times out."""
-    options = replace(FAST_OPTIONS, connect_timeout=0.2)
     async with silent_tcp_server() as port:
-        client = RealtimeClient(
-            http, API_KEY, f"ws://127.0.0.1:{port}/v2", sdk_id="t", options=options
-        )
+        client = fast_client(http, f"ws://127.0.0.1:{port}/v2", connect_timeout=0.2)
         async with client.session(CONFIG) as session:
             with pytest.raises(SessionTimeout) as err:
                 await session.wait_started()
@@ -374,9 +373,8 @@ async def test_wait_after_the_audio_is_bounded(
     stage: TimeoutStage,
 ) -> None:
     """Test finish never waits past its timeout: for a start still pending, or the end."""
-    options = replace(FAST_OPTIONS, start_timeout=30, finish_timeout=0.3)
-    client = RealtimeClient(
-        http, API_KEY, fake_speechmatics.url, sdk_id="t", options=options
+    client = fast_client(
+        http, fake_speechmatics.url, start_timeout=30, finish_timeout=0.3
     )
     fake_speechmatics.actions[trigger] = [Stall()]
     async with client.session(CONFIG) as session:
@@ -393,10 +391,7 @@ async def test_start_timeout_while_audio_flows(
     http: aiohttp.ClientSession, fake_speechmatics: FakeSpeechmatics
 ) -> None:
     """Test a start that never comes fails the session after the start timeout."""
-    options = replace(FAST_OPTIONS, start_timeout=0.3)
-    client = RealtimeClient(
-        http, API_KEY, fake_speechmatics.url, sdk_id="t", options=options
-    )
+    client = fast_client(http, fake_speechmatics.url, start_timeout=0.3)
     fake_speechmatics.actions[Trigger.START] = [Stall()]
     async with client.session(CONFIG) as session:
         await stream(session, speech(0.5))
@@ -411,9 +406,8 @@ async def test_slow_start_keeps_buffering(
     http: aiohttp.ClientSession, fake_speechmatics: FakeSpeechmatics
 ) -> None:
     """Test a start slower than the finish timeout is fine while audio still arrives."""
-    options = replace(FAST_OPTIONS, start_timeout=5, finish_timeout=0.2)
-    client = RealtimeClient(
-        http, API_KEY, fake_speechmatics.url, sdk_id="t", options=options
+    client = fast_client(
+        http, fake_speechmatics.url, start_timeout=5, finish_timeout=0.2
     )
     fake_speechmatics.start_delay = 0.4
     audio = speech(2.0)
@@ -428,9 +422,8 @@ async def test_heartbeat_detects_a_silent_server(
     http: aiohttp.ClientSession, fake_speechmatics: FakeSpeechmatics
 ) -> None:
     """Test a server that answers no ping and sends nothing fails the session."""
-    options = replace(FAST_OPTIONS, ping_interval=0.05, pong_timeout=0.2)
-    client = RealtimeClient(
-        http, API_KEY, fake_speechmatics.url, sdk_id="t", options=options
+    client = fast_client(
+        http, fake_speechmatics.url, ping_interval=0.05, pong_timeout=0.2
     )
     fake_speechmatics.autoping = False
     fake_speechmatics.actions[Trigger.STARTED] = [Stall()]
@@ -445,9 +438,8 @@ async def test_heartbeat_keeps_an_idle_session(
     http: aiohttp.ClientSession, fake_speechmatics: FakeSpeechmatics
 ) -> None:
     """Test pongs keep a session alive that receives nothing else for many pong timeouts."""
-    options = replace(FAST_OPTIONS, ping_interval=0.05, pong_timeout=0.2)
-    client = RealtimeClient(
-        http, API_KEY, fake_speechmatics.url, sdk_id="t", options=options
+    client = fast_client(
+        http, fake_speechmatics.url, ping_interval=0.05, pong_timeout=0.2
     )
     fake_speechmatics.actions[Trigger.STARTED] = [Stall()]
     async with client.session(CONFIG) as session:
