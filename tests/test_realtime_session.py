@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
+import socket
 from typing import Any
 
 import aiohttp
@@ -38,6 +39,7 @@ from custom_components.speechmatics.realtime import (
     TransientServiceError,
     UsageLimitExceeded,
 )
+from custom_components.speechmatics.realtime.session import _coalesced_writes
 
 from .common import (
     assert_closed,
@@ -796,3 +798,40 @@ async def test_event_callback_sees_events_first(
         events = await events_task
     assert seen == events
     assert "Error in the event callback" in caplog.text
+
+
+class _SocketOnly:
+    """Stands in for a WebSocket: only the transport's socket is asked for."""
+
+    def __init__(self, sock: socket.socket | None) -> None:
+        self._sock = sock
+
+    def get_extra_info(self, name: str) -> socket.socket | None:
+        assert name == "socket"
+        return self._sock
+
+
+@pytest.mark.usefixtures("socket_enabled")
+@pytest.mark.skipif(not hasattr(socket, "TCP_CORK"), reason="Linux only")
+async def test_last_frame_and_end_of_stream_leave_together() -> None:
+    """Test the writes at the end are corked into one segment, then released."""
+    with (
+        socket.create_server(("127.0.0.1", 0)) as server,
+        socket.create_connection(server.getsockname()) as sock,
+    ):
+        ws: Any = _SocketOnly(sock)
+
+        def corked() -> int:
+            return sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_CORK)
+
+        with _coalesced_writes(ws):
+            assert corked()
+        assert not corked()
+        failure = ConnectionClosed("sending failed")
+        with pytest.raises(ConnectionClosed), _coalesced_writes(ws):
+            raise failure
+        assert not corked()
+    # A closed socket or a transport without one: the writes go out as they are.
+    for ws in (_SocketOnly(sock), _SocketOnly(None)):
+        with _coalesced_writes(ws):
+            pass
