@@ -87,7 +87,7 @@ class FakeServerProcess:
         self.process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "tests.fake_speechmatics",
+            "tools.speechmatics_server",
             "--api-key",
             API_KEY,
             "--transcript",

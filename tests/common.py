@@ -21,8 +21,7 @@ from homeassistant.core import Context, Event, HomeAssistant, callback
 
 from custom_components.speechmatics.const import EVENT_TRANSCRIPT
 from custom_components.speechmatics.realtime import RealtimeEvent, RealtimeSession
-
-from .fake_speechmatics import FakeSpeechmatics
+from tools.speechmatics_server import FakeSpeechmatics
 
 CHUNK = 320  # Home Assistant's 10 ms of 16 kHz 16-bit mono
 TEXT = "Turn on the kitchen light."

@@ -20,9 +20,9 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 import custom_components.speechmatics  # noqa: F401
 from custom_components.speechmatics.const import DOMAIN
 from custom_components.speechmatics.realtime import RealtimeClient, SessionOptions
+from tools.speechmatics_server import FakeSpeechmatics
 
 from .common import ENTITY_ID
-from .fake_speechmatics import FakeSpeechmatics
 
 API_KEY = "test-api-key"
 

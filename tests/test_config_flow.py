@@ -21,10 +21,10 @@ from custom_components.speechmatics.const import (
     DOMAIN,
 )
 from custom_components.speechmatics.realtime import REGION_URLS
+from tools.speechmatics_server import FakeSpeechmatics, Trigger
+from tools.speechmatics_server.server import error
 
 from .conftest import API_KEY
-from .fake_speechmatics import FakeSpeechmatics, Trigger
-from .fake_speechmatics.server import error
 
 
 def custom(fake: FakeSpeechmatics, api_key: str = API_KEY) -> dict[str, Any]:

@@ -12,9 +12,10 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from syrupy.assertion import SnapshotAssertion
 from syrupy.filters import props
 
+from tools.speechmatics_server import FakeSpeechmatics
+
 from .common import ENTITY_ID, audio_stream, metadata
 from .conftest import API_KEY
-from .fake_speechmatics import FakeSpeechmatics
 
 
 async def test_diagnostics_redact_the_key(

@@ -7,8 +7,9 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from tools.speechmatics_server import FakeSpeechmatics
+
 from .common import ENTITY_ID
-from .fake_speechmatics import FakeSpeechmatics
 
 
 async def test_load_unload_entry(

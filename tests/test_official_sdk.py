@@ -14,9 +14,10 @@ from speechmatics.rt import (
     TranscriptResult,
 )
 
+from tools.speechmatics_server import FakeSpeechmatics
+
 from .common import chunks, speech
 from .conftest import API_KEY
-from .fake_speechmatics import FakeSpeechmatics
 
 
 async def test_official_sdk_session(fake_speechmatics: FakeSpeechmatics) -> None:

@@ -40,18 +40,7 @@ from custom_components.speechmatics.realtime import (
     UsageLimitExceeded,
 )
 from custom_components.speechmatics.realtime.session import _coalesced_writes
-
-from .common import (
-    assert_closed,
-    assert_no_session_tasks,
-    collect,
-    silent_tcp_server,
-    speech,
-    stream,
-    transcribe,
-)
-from .conftest import API_KEY, FAST_OPTIONS
-from .fake_speechmatics import (
+from tools.speechmatics_server import (
     Close,
     Drop,
     FakeSpeechmatics,
@@ -64,7 +53,18 @@ from .fake_speechmatics import (
     tokens,
     transcript_message,
 )
-from .fake_speechmatics.server import error, scripted
+from tools.speechmatics_server.server import error, scripted
+
+from .common import (
+    assert_closed,
+    assert_no_session_tasks,
+    collect,
+    silent_tcp_server,
+    speech,
+    stream,
+    transcribe,
+)
+from .conftest import API_KEY, FAST_OPTIONS
 
 CONFIG = TranscriptionConfig(language="en", enable_partials=True)
 

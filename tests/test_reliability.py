@@ -32,6 +32,18 @@ from custom_components.speechmatics.health import (
     issue_id,
 )
 from custom_components.speechmatics.realtime import RealtimeClient, SessionOptions
+from tools.speechmatics_server import (
+    Close,
+    Drop,
+    FakeSpeechmatics,
+    Notify,
+    SendBinary,
+    SendJson,
+    SendText,
+    Stall,
+    Trigger,
+)
+from tools.speechmatics_server.server import ERROR_CLOSE_CODES, error
 
 from .common import (
     TEXT,
@@ -44,18 +56,6 @@ from .common import (
     speech,
 )
 from .conftest import API_KEY, ENTRY_ID
-from .fake_speechmatics import (
-    Close,
-    Drop,
-    FakeSpeechmatics,
-    Notify,
-    SendBinary,
-    SendJson,
-    SendText,
-    Stall,
-    Trigger,
-)
-from .fake_speechmatics.server import ERROR_CLOSE_CODES, error
 
 pytestmark = pytest.mark.usefixtures("pipeline")
 

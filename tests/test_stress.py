@@ -21,8 +21,7 @@ from homeassistant.components.assist_pipeline import (
 from homeassistant.core import Context, HomeAssistant
 import pytest
 
-from .common import TEXT, Timeline, assert_no_session_tasks, chunks, metadata, speech
-from .fake_speechmatics import (
+from tools.speechmatics_server import (
     Drop,
     EncodedRecognizer,
     FakeSpeechmatics,
@@ -30,7 +29,9 @@ from .fake_speechmatics import (
     SendText,
     encode_words,
 )
-from .fake_speechmatics.server import error
+from tools.speechmatics_server.server import error
+
+from .common import TEXT, Timeline, assert_no_session_tasks, chunks, metadata, speech
 from .test_reliability import outcome
 
 pytestmark = [pytest.mark.stress, pytest.mark.usefixtures("pipeline")]

@@ -21,6 +21,8 @@ from custom_components.speechmatics.const import (
     LANGUAGES,
     SpeechmaticsLanguage,
 )
+from tools.speechmatics_server import Drop, FakeSpeechmatics, Trigger
+from tools.speechmatics_server.server import error, scripted
 
 from .common import (
     ENTITY_ID,
@@ -33,8 +35,6 @@ from .common import (
     wav_file,
 )
 from .conftest import API_KEY
-from .fake_speechmatics import Drop, FakeSpeechmatics, Trigger
-from .fake_speechmatics.server import error, scripted
 
 PartialSpeechResult = getattr(stt, "PartialSpeechResult", None)
 

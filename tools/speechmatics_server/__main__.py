@@ -1,6 +1,6 @@
 """Run the fake Speechmatics server on 127.0.0.1 until interrupted.
 
-python -m tests.fake_speechmatics [--port N] [--api-key KEY] [--transcript TEXT]
+python -m tools.speechmatics_server [--port N] [--api-key KEY] [--transcript TEXT]
 Prints the ws:// URL on the first line of its output once it is listening.
 """
 
@@ -20,7 +20,7 @@ async def serve(arguments: argparse.Namespace) -> None:
         transcript=arguments.transcript,
         port=arguments.port,
     ) as server:
-        print(server.url, flush=True)  # noqa: T201
+        print(server.url, flush=True)
         await asyncio.Event().wait()
 
 

@@ -1,0 +1,1 @@
+"""Development tools around the integration: none of them is part of it."""
