@@ -90,6 +90,16 @@ def transcript_message(
     }
 
 
+class UnsupportedInput(Exception):
+    """A recognizer cannot take a session's audio or configuration: the service's Error."""
+
+    def __init__(self, error_type: str, reason: str) -> None:
+        """Keep the Error's type and reason."""
+        super().__init__(reason)
+        self.error_type = error_type
+        self.reason = reason
+
+
 class Recognizer(Protocol):
     """Turns audio into transcript messages; one instance per session."""
 

@@ -12,7 +12,7 @@ from typing import Any, Self
 
 from aiohttp import WSMsgType, web
 
-from .recognizer import Recognizer, ScriptedRecognizer
+from .recognizer import Recognizer, ScriptedRecognizer, UnsupportedInput
 
 # Close codes the service uses after an Error of each type (see PROTOCOL.md).
 ERROR_CLOSE_CODES: dict[str, int] = {
@@ -254,14 +254,29 @@ class FakeSpeechmatics:
         transcript: str = "Turn on the kitchen light.",
         recognizer: Callable[[dict[str, Any]], Recognizer] | None = None,
         languages: frozenset[str] | None = None,
+        host: str = "127.0.0.1",
         port: int = 0,
+        keep_records: bool = True,
+        recognizer_in_thread: bool = False,
     ) -> None:
-        """Configure the server; `start` binds it."""
+        """Configure the server; `start` binds it.
+
+        keep_records=False forgets each session when it ends (a long-running engine);
+        recognizer_in_thread builds recognizers that take a while off the event loop.
+        """
         self.api_key = api_key
         self.recognizer = recognizer or scripted(transcript)
         self.languages = languages
         self.http_status: int | None = None
         self.info_before_start = True
+        self.info: dict[str, Any] = {
+            "message": "Info",
+            "type": "concurrent_session_usage",
+            "reason": "1 concurrent sessions active out of quota 2",
+            "usage": 1,
+            "quota": 2,
+            "last_updated": "2026-11-25T12:00:00Z",
+        }
         self.autoping = True
         self.start_delay = 0.0
         self.ack_delay = 0.0
@@ -272,7 +287,10 @@ class FakeSpeechmatics:
         self.max_open_connections = 0
         # "{n}" is replaced by the number of the connection, for unique ids.
         self.session_id = "fake-session"
+        self._host = host
         self._port = port
+        self.keep_records = keep_records
+        self.recognizer_in_thread = recognizer_in_thread
         self._runner: web.AppRunner | None = None
         self._connections: set[asyncio.Task[Any]] = set()
 
@@ -286,7 +304,7 @@ class FakeSpeechmatics:
     @property
     def url(self) -> str:
         """Return the ws:// URL of the Realtime endpoint."""
-        return f"ws://127.0.0.1:{self._port}/v2"
+        return f"ws://{self._host}:{self._port}/v2"
 
     async def __aenter__(self) -> Self:
         """Start serving."""
@@ -305,7 +323,7 @@ class FakeSpeechmatics:
         app.router.add_post("/_config", self._config)
         self._runner = web.AppRunner(app, handle_signals=False)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", self._port)
+        site = web.TCPSite(self._runner, self._host, self._port)
         await site.start()
         self._port = self._runner.addresses[0][1]
 
@@ -372,7 +390,15 @@ class FakeSpeechmatics:
         finally:
             await ws.close()
             record.closed.set()
+            if not self.keep_records:
+                self.sessions.remove(record)
         return ws
+
+    async def create_recognizer(self, start: dict[str, Any]) -> Recognizer:
+        """Return the recognizer for a session; raise UnsupportedInput to refuse it."""
+        if self.recognizer_in_thread:
+            return await asyncio.to_thread(self.recognizer, start)
+        return self.recognizer(start)
 
 
 class _Session:
@@ -450,7 +476,8 @@ class _Session:
         if message.type == WSMsgType.BINARY:
             if self.record.first_audio_at is None:
                 self.record.first_audio_at = time.monotonic()
-            self.record.audio += message.data
+            if self.server.keep_records:
+                self.record.audio += message.data
             self.record.frames += 1
             return bytes(message.data)
         if message.type == WSMsgType.PONG:
@@ -469,16 +496,7 @@ class _Session:
         """Serve the session until the client closes it."""
         await self.fire(Trigger.CONNECTED)
         if self.server.info_before_start:
-            await self.send(
-                {
-                    "message": "Info",
-                    "type": "concurrent_session_usage",
-                    "reason": "1 concurrent sessions active out of quota 2",
-                    "usage": 1,
-                    "quota": 2,
-                    "last_updated": "2026-11-25T12:00:00Z",
-                }
-            )
+            await self.send(self.server.info)
         async for message in self.ws:
             content = self.take(message)
             if isinstance(content, bytes):
@@ -517,7 +535,10 @@ class _Session:
         await self.fire(Trigger.START)
         if self.server.start_delay:
             await asyncio.sleep(self.server.start_delay)
-        self.recognizer = self.server.recognizer(message)
+        try:
+            self.recognizer = await self.server.create_recognizer(message)
+        except UnsupportedInput as err:
+            await self.fail(err.error_type, err.reason)
         self.partials = bool(message["transcription_config"].get("enable_partials"))
         await self.send(
             {

@@ -1,0 +1,200 @@
+"""The local engine (tools/local_engine.py): real speech, recognised on this machine.
+
+Speech comes from espeak-ng; PocketSphinx recognises it with a grammar built from the
+test home's names. Home Assistant's own Assist pipeline streams it to the integration,
+and the official SDK talks to the same engine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator, AsyncIterator
+from typing import Any
+
+from homeassistant.components.assist_pipeline import (
+    async_get_pipeline,
+    async_pipeline_from_audio_stream,
+    async_update_pipeline,
+)
+from homeassistant.components.assist_pipeline.pipeline import PipelineStage
+from homeassistant.const import CONF_API_KEY, CONF_URL
+from homeassistant.core import Context, HomeAssistant
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from speechmatics.rt import (
+    AsyncClient,
+    AudioEncoding,
+    AudioFormat as SdkAudioFormat,
+    ServerMessageType,
+    TranscriptionConfig as SdkTranscriptionConfig,
+)
+
+from custom_components.speechmatics.const import (
+    CONF_ADDITIONAL_VOCAB,
+    CONF_CONTENT,
+    CONF_SOUNDS_LIKE,
+    DOMAIN,
+)
+from custom_components.speechmatics.realtime import (
+    AudioFormat,
+    InvalidConfiguration,
+    RealtimeClient,
+    TranscriptionConfig,
+)
+from tools.local_engine import engine
+from tools.speechmatics_server import FakeSpeechmatics
+
+from .common import Timeline, chunks, metadata
+from .conftest import ENTRY_ID, FAST_OPTIONS
+from .spoken import COMMANDS, HOME, normalised, spoken
+
+# A satellite sends 10 ms every 10 ms; four times faster keeps the tests short while
+# the engine still hears the audio as it streams.
+PACE = 0.0025
+
+
+@pytest.fixture
+async def local_engine(socket_enabled: None) -> AsyncGenerator[FakeSpeechmatics]:
+    """Run the local engine on 127.0.0.1."""
+    async with engine() as server:
+        yield server
+
+
+@pytest.fixture
+def mock_config_entry(local_engine: FakeSpeechmatics) -> MockConfigEntry:
+    """Return an entry for the local engine, with the test home's names as vocabulary."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        entry_id=ENTRY_ID,
+        title="Speechmatics (127.0.0.1)",
+        data={CONF_API_KEY: "any key", CONF_URL: local_engine.url},
+        options={
+            CONF_ADDITIONAL_VOCAB: [
+                {CONF_CONTENT: name, CONF_SOUNDS_LIKE: []} for name in HOME
+            ]
+        },
+    )
+
+
+async def _satellite(audio: bytes, timeline: Timeline) -> AsyncIterator[bytes]:
+    """Yield 10 ms chunks at a satellite's pace, each noted in the timeline."""
+    for chunk in chunks(audio):
+        timeline.entries.append(("audio", None))
+        yield chunk
+        await asyncio.sleep(PACE)
+
+
+@pytest.mark.usefixtures("pipeline")
+async def test_spoken_commands_through_the_pipeline(hass: HomeAssistant) -> None:
+    """Test real commands come back word for word, with partials while speaking."""
+    await async_update_pipeline(hass, async_get_pipeline(hass), stt_language="en-US")
+    results: dict[str, str | None] = {}
+    for command in COMMANDS:
+        timeline = Timeline(hass)
+        await async_pipeline_from_audio_stream(
+            hass,
+            context=Context(),
+            event_callback=timeline.on_pipeline,
+            stt_metadata=metadata("en-US"),
+            stt_stream=_satellite(spoken(command), timeline),
+            start_stage=PipelineStage.STT,
+            end_stage=PipelineStage.STT,
+        )
+        await hass.async_block_till_done()
+        timeline.unsub()
+        ends = [data for kind, data in timeline.entries if kind == "stt-end"]
+        text = ends[0]["stt_output"]["text"] if ends else ""
+        results[command] = text
+        events = timeline.transcripts
+        assert events[-1]["is_final"]
+        assert events[-1]["text"] == text
+        partials = [
+            index
+            for index, (kind, data) in enumerate(timeline.entries)
+            if kind == "bus" and not data["is_final"]
+        ]
+        assert partials, command
+        last_audio = max(
+            index for index, (kind, _) in enumerate(timeline.entries) if kind == "audio"
+        )
+        assert partials[0] < last_audio, command
+
+    right = [
+        command for command, text in results.items() if normalised(text) == command
+    ]
+    # Measured: 10 of 12. "turn off" is heard as "lock" or "turn on", and "lamp" at
+    # the end of a command is lost (issue #7 asks for 9 of 10; see its note).
+    assert len(right) >= 10, results
+
+
+async def test_official_sdk_through_the_local_engine(
+    local_engine: FakeSpeechmatics,
+) -> None:
+    """Test the official SDK transcribes real speech through the local engine."""
+    finals: list[str] = []
+    partials: list[str] = []
+    command = COMMANDS[4]
+    async with AsyncClient(api_key="any key", url=local_engine.url) as sdk:
+        sdk.on(
+            ServerMessageType.ADD_TRANSCRIPT,
+            lambda message: finals.append(message["metadata"]["transcript"]),
+        )
+        sdk.on(
+            ServerMessageType.ADD_PARTIAL_TRANSCRIPT,
+            lambda message: partials.append(message["metadata"]["transcript"]),
+        )
+        await sdk.start_session(
+            transcription_config=SdkTranscriptionConfig(
+                language="en",
+                enable_partials=True,
+                additional_vocab=[{"content": name} for name in HOME],
+            ),
+            audio_format=SdkAudioFormat(
+                encoding=AudioEncoding.PCM_S16LE, sample_rate=16000
+            ),
+        )
+        for chunk in chunks(spoken(command), 3200):
+            await sdk.send_audio(chunk)
+        async with asyncio.timeout(30):
+            await sdk.stop_session()
+    assert normalised("".join(finals)) == command
+    assert partials
+
+
+async def _transcribe(
+    client: RealtimeClient, config: TranscriptionConfig, audio: bytes, **format_: Any
+) -> str:
+    async with client.session(config, AudioFormat(**format_)) as session:
+        for chunk in chunks(audio, 3200):
+            await session.send_audio(chunk)
+        return await session.finish()
+
+
+async def test_general_model_without_vocabulary(
+    local_engine: FakeSpeechmatics, http: Any
+) -> None:
+    """Test a session without vocabulary gets the general model's words, not an error."""
+    client = RealtimeClient(
+        http, None, local_engine.url, sdk_id="t", options=FAST_OPTIONS
+    )
+    text = await _transcribe(
+        client, TranscriptionConfig(language="en"), spoken("hello world")
+    )
+    assert normalised(text)
+
+
+async def test_engine_refuses_what_it_cannot_hear(
+    local_engine: FakeSpeechmatics, http: Any
+) -> None:
+    """Test unsupported languages and audio formats get the service's Errors."""
+    client = RealtimeClient(
+        http, None, local_engine.url, sdk_id="t", options=FAST_OPTIONS
+    )
+    with pytest.raises(InvalidConfiguration) as language:
+        await _transcribe(client, TranscriptionConfig(language="de"), bytes(3200))
+    assert language.value.error_type == "invalid_language"
+    with pytest.raises(InvalidConfiguration, match="16000 Hz") as audio:
+        await _transcribe(
+            client, TranscriptionConfig(language="en"), bytes(3200), sample_rate=8000
+        )
+    assert audio.value.error_type == "invalid_audio_type"
