@@ -20,6 +20,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 import custom_components.speechmatics  # noqa: F401
 from custom_components.speechmatics.const import DOMAIN
 from custom_components.speechmatics.realtime import RealtimeClient, SessionOptions
+from tools.local_engine import engine
 from tools.speechmatics_server import FakeSpeechmatics
 
 from .common import ENTITY_ID
@@ -43,6 +44,13 @@ def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
 async def fake_speechmatics(socket_enabled: None) -> AsyncGenerator[FakeSpeechmatics]:
     """Serve a fake Speechmatics Realtime endpoint on 127.0.0.1."""
     async with FakeSpeechmatics(api_key=API_KEY) as server:
+        yield server
+
+
+@pytest.fixture
+async def local_engine(socket_enabled: None) -> AsyncGenerator[FakeSpeechmatics]:
+    """Run the local engine (PocketSphinx) on 127.0.0.1."""
+    async with engine() as server:
         yield server
 
 

@@ -8,7 +8,7 @@ and the official SDK talks to the same engine.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 from homeassistant.components.assist_pipeline import (
@@ -41,7 +41,6 @@ from custom_components.speechmatics.realtime import (
     RealtimeClient,
     TranscriptionConfig,
 )
-from tools.local_engine import engine
 from tools.speechmatics_server import FakeSpeechmatics
 
 from .common import Timeline, chunks, metadata
@@ -51,13 +50,6 @@ from .spoken import COMMANDS, HOME, normalised, spoken
 # A satellite sends 10 ms every 10 ms; four times faster keeps the tests short while
 # the engine still hears the audio as it streams.
 PACE = 0.0025
-
-
-@pytest.fixture
-async def local_engine(socket_enabled: None) -> AsyncGenerator[FakeSpeechmatics]:
-    """Run the local engine on 127.0.0.1."""
-    async with engine() as server:
-        yield server
 
 
 @pytest.fixture
