@@ -12,6 +12,10 @@ from pathlib import Path
 import sys
 
 ROOT_COMPONENTS = ("assist_pipeline", "stt", "conversation", "tts", "intent", "ffmpeg")
+# Home Assistant does not start without its frontend (recovery mode); scripts/develop and
+# tests/test_develop.py start a real instance. Its own requirement only: the integrations
+# it loads after itself are optional.
+OWN_ONLY = ("frontend",)
 
 
 def components_dir() -> Path:
@@ -25,6 +29,13 @@ def components_dir() -> Path:
 def requirements(roots: tuple[str, ...]) -> list[str]:
     """Collect the requirements of the roots and of every dependency they pull in."""
     base = components_dir()
+    own = {
+        requirement
+        for domain in OWN_ONLY
+        for requirement in json.loads(
+            (base / domain / "manifest.json").read_text()
+        ).get("requirements", [])
+    }
     seen: set[str] = set()
     pending = list(roots)
     found: set[str] = set()
@@ -37,7 +48,7 @@ def requirements(roots: tuple[str, ...]) -> list[str]:
         found.update(manifest.get("requirements", []))
         pending.extend(manifest.get("dependencies", []))
         pending.extend(manifest.get("after_dependencies", []))
-    return sorted(found)
+    return sorted(found | own)
 
 
 if __name__ == "__main__":
