@@ -25,6 +25,8 @@ HOME = (
     "bedroom",
     "office",
 )
+# espeak-ng's US English voice and four of its variants: different speakers.
+VOICES = ("en-us", "en-us+m1", "en-us+m3", "en-us+m7", "en-us+f2")
 COMMANDS = (
     "turn on the kitchen light",
     "turn off the living room light",
@@ -42,7 +44,7 @@ COMMANDS = (
 
 
 @functools.cache
-def spoken(text: str, words_per_minute: int = 150) -> bytes:
+def spoken(text: str, voice: str = "en-us", words_per_minute: int = 150) -> bytes:
     """Return text spoken by espeak-ng as 16 kHz mono pcm_s16le, with quiet around it.
 
     espeak-ng speaks at 22050 Hz; an FFT resample keeps the band the recogniser uses.
@@ -51,7 +53,7 @@ def spoken(text: str, words_per_minute: int = 150) -> bytes:
     espeak = shutil.which("espeak-ng")
     assert espeak is not None, "espeak-ng is missing: scripts/setup installs it"
     wav = subprocess.run(  # noqa: S603  # fixed arguments, text from the tests
-        [espeak, "-v", "en-us", "-s", str(words_per_minute), "--stdout", text],
+        [espeak, "-v", voice, "-s", str(words_per_minute), "--stdout", text],
         capture_output=True,
         check=True,
         timeout=30,
