@@ -6,9 +6,9 @@ The API key comes from SPEECHMATICS_API_KEY (any key does for the local engine).
 
 Run by scripts/develop once Home Assistant answers: finishes onboarding with the user
 `dev` (password `dev`), adds the Speechmatics integration (validated for real by its
-config flow), gives it the names of the development home as vocabulary, and makes the
-preferred Assist pipeline use it for speech-to-text. Anything already done is left as it
-is, so it is safe to run at every start.
+config flow), gives it the names of the home's lights, switches, ... as vocabulary, and
+makes the preferred Assist pipeline use it for speech-to-text. Anything already done is
+left as it is, so it is safe to run at every start.
 """
 
 from __future__ import annotations
@@ -26,14 +26,8 @@ USERNAME = "dev"
 PASSWORD = "dev"  # noqa: S105  # a development instance on this machine only
 DOMAIN = "speechmatics"
 REGIONS = ("eu", "us", "global")
-# The names of the development home (config/configuration.yaml), for the vocabulary.
-HOME = (
-    "kitchen light",
-    "living room light",
-    "porch light",
-    "desk lamp",
-    "ceiling fan",
-)
+# What Assist can act on by default; their names become the vocabulary.
+_NAMED_DOMAINS = ("light", "switch", "fan", "lock", "cover", "climate")
 
 
 class SetupError(Exception):
@@ -155,6 +149,15 @@ class HomeAssistantApi:
             msg = f"the Speechmatics config flow refused: {result.get('errors')}"
             raise SetupError(msg)
         entry_id = str(result["result"]["entry_id"])
+        states = await self.request("GET", "/api/states")
+        names = sorted(
+            {
+                state["attributes"]["friendly_name"].lower()
+                for state in states
+                if state["entity_id"].split(".")[0] in _NAMED_DOMAINS
+                and state["attributes"].get("friendly_name")
+            }
+        )
         options = await self.request(
             "POST",
             "/api/config/config_entries/options/flow",
@@ -167,7 +170,7 @@ class HomeAssistantApi:
                 "model": "enhanced",
                 "max_delay": 0.7,
                 "enable_partials": True,
-                "additional_vocab": list(HOME),
+                "additional_vocab": names,
             },
         )
         return entry_id
