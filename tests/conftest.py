@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
+from typing import Any
 
 import aiohttp
 from homeassistant.components.assist_pipeline import (
@@ -74,15 +75,21 @@ def client(
 ENTRY_ID = "01JSPEECHMATICS0000000000"
 
 
-@pytest.fixture
-def mock_config_entry(fake_speechmatics: FakeSpeechmatics) -> MockConfigEntry:
-    """Return a config entry for the fake server."""
+def config_entry(url: str, options: dict[str, Any] | None = None) -> MockConfigEntry:
+    """Return the config entry of a server on 127.0.0.1."""
     return MockConfigEntry(
         domain=DOMAIN,
         entry_id=ENTRY_ID,
         title="Speechmatics (127.0.0.1)",
-        data={CONF_API_KEY: API_KEY, CONF_URL: fake_speechmatics.url},
+        data={CONF_API_KEY: API_KEY, CONF_URL: url},
+        options=options or {},
     )
+
+
+@pytest.fixture
+def mock_config_entry(fake_speechmatics: FakeSpeechmatics) -> MockConfigEntry:
+    """Return a config entry for the fake server."""
+    return config_entry(fake_speechmatics.url)
 
 
 @pytest.fixture

@@ -17,7 +17,6 @@ from homeassistant.components.assist_pipeline import (
     async_update_pipeline,
 )
 from homeassistant.components.assist_pipeline.pipeline import PipelineStage
-from homeassistant.const import CONF_API_KEY, CONF_URL
 from homeassistant.core import Context, HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -33,7 +32,6 @@ from custom_components.speechmatics.const import (
     CONF_ADDITIONAL_VOCAB,
     CONF_CONTENT,
     CONF_SOUNDS_LIKE,
-    DOMAIN,
 )
 from custom_components.speechmatics.realtime import (
     AudioFormat,
@@ -45,7 +43,7 @@ from tools.speechmatics_server import FakeSpeechmatics
 from tools.speechmatics_server.sphinx import SphinxRecognizer
 
 from .common import Timeline, chunks, metadata
-from .conftest import ENTRY_ID, FAST_OPTIONS
+from .conftest import FAST_OPTIONS, config_entry
 from .spoken import COMMANDS, HOME, VOICES, normalised, spoken
 
 # A satellite sends 10 ms every 10 ms; four times faster keeps the tests short while
@@ -56,17 +54,8 @@ PACE = 0.0025
 @pytest.fixture
 def mock_config_entry(local_engine: FakeSpeechmatics) -> MockConfigEntry:
     """Return an entry for the local engine, with the test home's names as vocabulary."""
-    return MockConfigEntry(
-        domain=DOMAIN,
-        entry_id=ENTRY_ID,
-        title="Speechmatics (127.0.0.1)",
-        data={CONF_API_KEY: "any key", CONF_URL: local_engine.url},
-        options={
-            CONF_ADDITIONAL_VOCAB: [
-                {CONF_CONTENT: name, CONF_SOUNDS_LIKE: []} for name in HOME
-            ]
-        },
-    )
+    vocab = [{CONF_CONTENT: name, CONF_SOUNDS_LIKE: []} for name in HOME]
+    return config_entry(local_engine.url, {CONF_ADDITIONAL_VOCAB: vocab})
 
 
 async def _satellite(audio: bytes, timeline: Timeline) -> AsyncIterator[bytes]:
