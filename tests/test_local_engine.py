@@ -34,7 +34,10 @@ from custom_components.speechmatics.const import (
     CONF_SOUNDS_LIKE,
 )
 from custom_components.speechmatics.realtime import (
+    AdditionalVocab,
     AudioFormat,
+    EndOfUtterance,
+    FinalTranscript,
     InvalidConfiguration,
     RealtimeClient,
     TranscriptionConfig,
@@ -207,3 +210,52 @@ async def test_engine_refuses_what_it_cannot_hear(
             client, TranscriptionConfig(language="en"), bytes(3200), sample_rate=8000
         )
     assert audio.value.error_type == "invalid_audio_type"
+
+
+def _vocab() -> tuple[AdditionalVocab, ...]:
+    return tuple(AdditionalVocab(name) for name in HOME)
+
+
+async def test_utterances_and_end_of_utterance(
+    local_engine: FakeSpeechmatics, http: Any
+) -> None:
+    """Test a pause ends an utterance: its final, then EndOfUtterance when asked for."""
+    client = RealtimeClient(
+        http, None, local_engine.url, sdk_id="t", options=FAST_OPTIONS
+    )
+    config = TranscriptionConfig(
+        language="en", additional_vocab=_vocab(), end_of_utterance_silence_trigger=0.5
+    )
+    first, second = COMMANDS[0], COMMANDS[2]
+    async with client.session(config, AudioFormat()) as session:
+        for chunk in chunks(spoken(first) + spoken(second), 3200):
+            await session.send_audio(chunk)
+        text = await session.finish()
+        events = [event async for event in session.events()]
+    kinds = [type(event).__name__ for event in events]
+    finals = [event for event in events if isinstance(event, FinalTranscript)]
+    assert [normalised(final.text) for final in finals] == [first, second]
+    assert kinds.index("EndOfUtterance") > kinds.index("FinalTranscript")
+    assert normalised(text) == f"{first} {second}"
+
+
+async def test_force_end_of_utterance(
+    local_engine: FakeSpeechmatics, http: Any
+) -> None:
+    """Test ForceEndOfUtterance finalises what was heard before the stream ends."""
+    client = RealtimeClient(
+        http, None, local_engine.url, sdk_id="t", options=FAST_OPTIONS
+    )
+    config = TranscriptionConfig(language="en", additional_vocab=_vocab())
+    command = COMMANDS[3]
+    words = spoken(command)[:-16000]  # no pause after the words: no end of speech yet
+    async with client.session(config, AudioFormat()) as session:
+        for chunk in chunks(words, 3200):
+            await session.send_audio(chunk)
+        session.force_end_of_utterance()
+        async with asyncio.timeout(10):
+            async for event in session.events():
+                if isinstance(event, EndOfUtterance):
+                    break
+        assert normalised(session.transcript.final_text) == command
+        await session.finish()

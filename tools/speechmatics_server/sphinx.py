@@ -17,13 +17,15 @@ import re
 import tempfile
 from typing import Any
 
-from pocketsphinx import Config, Decoder, Endpointer, get_model_path
+from pocketsphinx import Config, Decoder, Endpointer, Vad, get_model_path
 
 from .recognizer import Token, UnsupportedInput, transcript_message
 
 _LOGGER = logging.getLogger(__name__)
 
 SAMPLE_RATE = 16000
+# Silence that ends an utterance when the session sets no end_of_utterance trigger.
+_UTTERANCE_PAUSE = 0.8
 # PocketSphinx's default frame rate: segment times are counted in these.
 _FRAMES_PER_SECOND = 100
 
@@ -223,11 +225,16 @@ class SphinxRecognizer:
         _check_audio(start)
         config = start["transcription_config"]
         self._decoder = _decoder(config.get("additional_vocab", []))
-        self._endpointer = Endpointer()
         silence = config.get("conversation_config", {}).get(
             "end_of_utterance_silence_trigger", 0
         )
         self._end_of_utterance = bool(silence)
+        # An utterance ends after this much silence: the session's trigger, if it set
+        # one. The strictest voice activity detection: looser modes take room noise
+        # for speech.
+        self._endpointer = Endpointer(
+            window=silence or _UTTERANCE_PAUSE, vad_mode=Vad.STRICT
+        )
         self._pending = bytearray()
         self._heard = 0  # bytes through the endpointer
         self._utterance_start: float | None = None
