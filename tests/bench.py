@@ -52,6 +52,7 @@ class Counts:
     """How much to measure; scripts/bench uses the defaults, the smoke test tiny ones."""
 
     finish_runs: int = 200
+    finish_repeats: int = 3
     start_runs: int = 20
     start_delays: tuple[float, ...] = (0.0, 0.1, 0.3, 1.0)
     partial_runs: int = 10
@@ -69,6 +70,7 @@ class Counts:
         counts.start_runs = max(2, round(counts.start_runs * scale))
         counts.partial_runs = max(2, round(counts.partial_runs * scale))
         counts.cpu_repeats = max(1, round(counts.cpu_repeats * scale))
+        counts.finish_repeats = max(1, round(counts.finish_repeats * scale))
         return counts
 
 
@@ -257,22 +259,32 @@ def percentiles(values: list[float]) -> dict[str, float]:
 
 
 async def measure_finish(
-    client: Any, server: FakeServerProcess, http: aiohttp.ClientSession, runs: int
+    client: Any,
+    server: FakeServerProcess,
+    http: aiohttp.ClientSession,
+    runs: int,
+    repeats: int,
 ) -> dict[str, float]:
-    """From the end of the audio stream to the result, less the server's own EndOfStream time."""
+    """From the end of the audio stream to the result, less the server's own EndOfStream time.
+
+    Each percentile is the median of its value in `repeats` sets of `runs` sessions.
+    """
     await server.configure(
         http, start_delay=0, end_delay=END_DELAY, transcript=TRANSCRIPT, final_every=3
     )
     audio = speech(0.1)
-    overheads = []
-    for _ in range(runs):
-        ended: list[float] = []
-        await client.session(audio, ended)
-        returned = time.monotonic()
-        (record,) = await server.records(http)
-        server_time = record["end_of_transcript_at"] - record["end_of_stream_at"]
-        overheads.append(returned - ended[0] - server_time)
-    return percentiles(overheads)
+    sets = []
+    for _ in range(repeats):
+        overheads = []
+        for _ in range(runs):
+            ended: list[float] = []
+            await client.session(audio, ended)
+            returned = time.monotonic()
+            (record,) = await server.records(http)
+            server_time = record["end_of_transcript_at"] - record["end_of_stream_at"]
+            overheads.append(returned - ended[0] - server_time)
+        sets.append(percentiles(overheads))
+    return {key: statistics.median(figures[key] for figures in sets) for key in sets[0]}
 
 
 async def measure_start(
@@ -417,7 +429,7 @@ async def run_benchmark(hass: HomeAssistant, counts: Counts) -> dict[str, Any]:
         for client in clients:
             results[client.name] = figures = {}
             figures["finish_overhead_ms"] = await measure_finish(
-                client, server, http, counts.finish_runs
+                client, server, http, counts.finish_runs, counts.finish_repeats
             )
             figures["start_overhead_ms"] = await measure_start(
                 client, server, http, counts.start_runs, counts.start_delays
