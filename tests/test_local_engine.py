@@ -11,6 +11,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
+import aiohttp
 from homeassistant.components.assist_pipeline import (
     async_get_pipeline,
     async_pipeline_from_audio_stream,
@@ -46,12 +47,20 @@ from tools.speechmatics_server import FakeSpeechmatics
 from tools.speechmatics_server.sphinx import SphinxRecognizer
 
 from .common import Timeline, chunks, metadata
-from .conftest import FAST_OPTIONS, config_entry
+from .conftest import config_entry
 from .spoken import COMMANDS, HOME, VOICES, normalised, spoken
 
 # A satellite sends 10 ms every 10 ms; four times faster keeps the tests short while
 # the engine still hears the audio as it streams.
 PACE = 0.0025
+
+
+@pytest.fixture
+def engine_client(
+    local_engine: FakeSpeechmatics, http: aiohttp.ClientSession
+) -> RealtimeClient:
+    """Return a client for the local engine, with the production timeouts."""
+    return RealtimeClient(http, None, local_engine.url, sdk_id="t")
 
 
 @pytest.fixture
@@ -182,32 +191,29 @@ async def _transcribe(
         return await session.finish()
 
 
-async def test_general_model_without_vocabulary(
-    local_engine: FakeSpeechmatics, http: Any
-) -> None:
+async def test_general_model_without_vocabulary(engine_client: RealtimeClient) -> None:
     """Test a session without vocabulary gets the general model's words, not an error."""
-    client = RealtimeClient(
-        http, None, local_engine.url, sdk_id="t", options=FAST_OPTIONS
-    )
     text = await _transcribe(
-        client, TranscriptionConfig(language="en"), spoken("hello world")
+        engine_client, TranscriptionConfig(language="en"), spoken("hello world")
     )
     assert normalised(text)
 
 
 async def test_engine_refuses_what_it_cannot_hear(
-    local_engine: FakeSpeechmatics, http: Any
+    engine_client: RealtimeClient,
 ) -> None:
     """Test unsupported languages and audio formats get the service's Errors."""
-    client = RealtimeClient(
-        http, None, local_engine.url, sdk_id="t", options=FAST_OPTIONS
-    )
     with pytest.raises(InvalidConfiguration) as language:
-        await _transcribe(client, TranscriptionConfig(language="de"), bytes(3200))
+        await _transcribe(
+            engine_client, TranscriptionConfig(language="de"), bytes(3200)
+        )
     assert language.value.error_type == "invalid_language"
     with pytest.raises(InvalidConfiguration, match="16000 Hz") as audio:
         await _transcribe(
-            client, TranscriptionConfig(language="en"), bytes(3200), sample_rate=8000
+            engine_client,
+            TranscriptionConfig(language="en"),
+            bytes(3200),
+            sample_rate=8000,
         )
     assert audio.value.error_type == "invalid_audio_type"
 
@@ -216,18 +222,13 @@ def _vocab() -> tuple[AdditionalVocab, ...]:
     return tuple(AdditionalVocab(name) for name in HOME)
 
 
-async def test_utterances_and_end_of_utterance(
-    local_engine: FakeSpeechmatics, http: Any
-) -> None:
+async def test_utterances_and_end_of_utterance(engine_client: RealtimeClient) -> None:
     """Test a pause ends an utterance: its final, then EndOfUtterance when asked for."""
-    client = RealtimeClient(
-        http, None, local_engine.url, sdk_id="t", options=FAST_OPTIONS
-    )
     config = TranscriptionConfig(
         language="en", additional_vocab=_vocab(), end_of_utterance_silence_trigger=0.5
     )
     first, second = COMMANDS[0], COMMANDS[2]
-    async with client.session(config, AudioFormat()) as session:
+    async with engine_client.session(config, AudioFormat()) as session:
         for chunk in chunks(spoken(first) + spoken(second), 3200):
             await session.send_audio(chunk)
         text = await session.finish()
@@ -239,17 +240,12 @@ async def test_utterances_and_end_of_utterance(
     assert normalised(text) == f"{first} {second}"
 
 
-async def test_force_end_of_utterance(
-    local_engine: FakeSpeechmatics, http: Any
-) -> None:
+async def test_force_end_of_utterance(engine_client: RealtimeClient) -> None:
     """Test ForceEndOfUtterance finalises what was heard before the stream ends."""
-    client = RealtimeClient(
-        http, None, local_engine.url, sdk_id="t", options=FAST_OPTIONS
-    )
     config = TranscriptionConfig(language="en", additional_vocab=_vocab())
     command = COMMANDS[3]
     words = spoken(command)[:-16000]  # no pause after the words: no end of speech yet
-    async with client.session(config, AudioFormat()) as session:
+    async with engine_client.session(config, AudioFormat()) as session:
         for chunk in chunks(words, 3200):
             await session.send_audio(chunk)
         session.force_end_of_utterance()

@@ -43,26 +43,29 @@ class UsageError(Exception):
     """A problem the user can fix: printed as one line."""
 
 
-async def file_audio(path: str) -> AsyncIterator[bytes]:
-    """Yield a 16-bit mono WAV file in 100 ms chunks."""
+def read_wav(path: str) -> tuple[int, bytes]:
+    """Return the sample rate and the samples of a 16-bit mono WAV file."""
     try:
         with wave.open(path, "rb") as wav:
             if wav.getsampwidth() != 2 or wav.getnchannels() != 1:
                 msg = f"{path}: a 16-bit mono WAV file is needed"
                 raise UsageError(msg)
-            rate = wav.getframerate()
-            frames = wav.readframes(wav.getnframes())
+            return wav.getframerate(), wav.readframes(wav.getnframes())
     except (OSError, wave.Error, EOFError) as err:
         msg = f"cannot read {path}: {err}"
         raise UsageError(msg) from err
-    yield rate.to_bytes(4, "little")  # the first item is the sample rate
+
+
+async def in_chunks(samples: bytes, rate: int) -> AsyncIterator[bytes]:
+    """Yield audio in 100 ms chunks."""
     step = rate // 10 * 2
-    for start in range(0, len(frames), step):
-        yield frames[start : start + step]
+    for start in range(0, len(samples), step):
+        yield samples[start : start + step]
 
 
-async def microphone_audio(stop: asyncio.Event) -> AsyncIterator[bytes]:
-    """Yield the default microphone in 100 ms chunks until stop is set."""
+@contextlib.asynccontextmanager
+async def microphone(stop: asyncio.Event) -> AsyncIterator[AsyncIterator[bytes]]:
+    """Open the default microphone; give its 100 ms chunks until stop is set."""
     import pyaudio  # noqa: PLC0415  # only the microphone needs PortAudio
 
     audio = pyaudio.PyAudio()
@@ -78,8 +81,8 @@ async def microphone_audio(stop: asyncio.Event) -> AsyncIterator[bytes]:
         except OSError as err:
             msg = f"no microphone to record from: {err}"
             raise UsageError(msg) from err
-        yield RATE.to_bytes(4, "little")
-        try:
+
+        async def chunks() -> AsyncIterator[bytes]:
             while not stop.is_set():
                 data = await asyncio.to_thread(
                     stream.read, CHUNK_FRAMES, exception_on_overflow=False
@@ -87,6 +90,9 @@ async def microphone_audio(stop: asyncio.Event) -> AsyncIterator[bytes]:
                 if not data:
                     return
                 yield data
+
+        try:
+            yield chunks()
         finally:
             stream.close()
     finally:
@@ -110,9 +116,14 @@ async def transcribe(arguments: argparse.Namespace, stop: asyncio.Event) -> None
     except ValueError as err:
         msg = f"invalid --vocab entry: {err}"
         raise UsageError(msg) from err
-    audio = file_audio(arguments.file) if arguments.file else microphone_audio(stop)
-    async with contextlib.aclosing(audio):
-        rate = int.from_bytes(await anext(audio), "little")
+    async with contextlib.AsyncExitStack() as stack:
+        if arguments.file:
+            rate, samples = read_wav(arguments.file)
+            audio = in_chunks(samples, rate)
+        else:
+            rate = RATE
+            audio = await stack.enter_async_context(microphone(stop))
+        await stack.enter_async_context(contextlib.aclosing(audio))
         config = TranscriptionConfig(
             language=arguments.language,
             model=arguments.model,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -87,7 +87,9 @@ async def async_create_validated_client(
     return client
 
 
-def vocab_from_options(entries: list[Mapping[str, Any]]) -> tuple[AdditionalVocab, ...]:
+def vocab_from_options(
+    entries: Sequence[Mapping[str, Any]],
+) -> tuple[AdditionalVocab, ...]:
     """Return the additional vocabulary stored in the options."""
     return tuple(
         AdditionalVocab(entry[CONF_CONTENT], tuple(entry.get(CONF_SOUNDS_LIKE, ())))

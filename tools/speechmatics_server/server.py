@@ -539,6 +539,7 @@ class _Session:
             self.recognizer = await self.server.create_recognizer(message)
         except UnsupportedInput as err:
             await self.fail(err.error_type, err.reason)
+            return
         self.partials = bool(message["transcription_config"].get("enable_partials"))
         await self.send(
             {
