@@ -111,26 +111,30 @@ def _words(text: str) -> list[str]:
     return _WORD.findall(text.lower())
 
 
-def _pronounce(word: str, sounds_like: Iterable[str]) -> list[str]:
-    """Return pronunciations of a word, from the dictionary or from what it sounds like."""
+def _pronounce(word: str, sounds_like: Iterable[str]) -> str | None:
+    """Return the phones of a word, from the dictionary or from what it sounds like.
+
+    Only the first of the dictionary's pronunciations: its alternates cost more
+    recognition errors than they save.
+    """
     dictionary = pronunciations()
     if word in dictionary:
-        return dictionary[word]
+        return dictionary[word][0]
     for alternative in sounds_like:
         parts = _words(alternative)
         if parts and all(part in dictionary for part in parts):
-            return [" ".join(dictionary[part][0] for part in parts)]
-    return []
+            return " ".join(dictionary[part][0] for part in parts)
+    return None
 
 
-def names(additional_vocab: list[Any]) -> tuple[list[str], dict[str, list[str]]]:
+def names(additional_vocab: list[Any]) -> tuple[list[str], dict[str, str]]:
     """Return the speakable names of additional_vocab, and the phones of new words.
 
     A name whose words are not in the dictionary, and whose sounds_like cannot spell
     them either, cannot be recognised: it is left out with a log line.
     """
     spoken: list[str] = []
-    new_words: dict[str, list[str]] = {}
+    new_words: dict[str, str] = {}
     for entry in additional_vocab:
         content = entry if isinstance(entry, str) else entry.get("content", "")
         sounds_like = [] if isinstance(entry, str) else entry.get("sounds_like", [])
@@ -181,11 +185,7 @@ def _decoder(additional_vocab: list[Any]) -> Decoder:
     ]
     words = {word for text in texts for word in _words(text)}
     lines = [
-        f"{word}{f'({index + 1})' if index else ''} {phones}"
-        for word in sorted(words)
-        for index, phones in enumerate(
-            (pronunciations().get(word) or new_words[word])[:1]
-        )
+        f"{word} {_pronounce(word, ()) or new_words[word]}" for word in sorted(words)
     ]
     with tempfile.TemporaryDirectory(prefix="speechmatics-local-") as folder:
         dictionary = Path(folder) / "home.dict"
@@ -317,7 +317,7 @@ class SphinxRecognizer:
         return [transcript_message(self._partial_tokens, final=False)]
 
     def _tokens(self, *, final: bool) -> list[Token]:
-        """Return the words heard in this utterance, timed; a final ends with a full stop."""
+        """Return the words heard in this utterance, timed; a final's with its mark."""
         offset = self._utterance_start or 0.0
         tokens = [
             Token(

@@ -400,9 +400,9 @@ class RealtimeSession:
             ):
                 await self._send_end(ws)
                 return
-            flush = (
-                flush_buffered or self._input_ended or self._force_end_of_utterance > 0
-            )
+            # The end of the input is sent by _send_end above, unless a
+            # ForceEndOfUtterance must go out first.
+            flush = flush_buffered or self._force_end_of_utterance > 0
             if len(self._pending) >= frame_bytes or (flush and self._pending):
                 await self._wait_for_window()
                 frame = bytes(self._pending[:frame_bytes])
