@@ -262,7 +262,8 @@ class FakeSpeechmatics:
         """Configure the server; `start` binds it.
 
         keep_records=False forgets each session when it ends (a long-running engine);
-        recognizer_in_thread builds recognizers that take a while off the event loop.
+        recognizer_in_thread runs recognizers that take a while (building them and
+        their decoding) off the event loop, one call at a time per session.
         """
         self.api_key = api_key
         self.recognizer = recognizer or scripted(transcript)
@@ -396,9 +397,15 @@ class FakeSpeechmatics:
 
     async def create_recognizer(self, start: dict[str, Any]) -> Recognizer:
         """Return the recognizer for a session; raise UnsupportedInput to refuse it."""
+        return await self.recognise(self.recognizer, start)
+
+    async def recognise[**P, R](
+        self, work: Callable[P, R], *args: P.args, **kwargs: P.kwargs
+    ) -> R:
+        """Run a recognizer's work: in a thread when it takes a while."""
         if self.recognizer_in_thread:
-            return await asyncio.to_thread(self.recognizer, start)
-        return self.recognizer(start)
+            return await asyncio.to_thread(work, *args, **kwargs)
+        return work(*args, **kwargs)
 
 
 class _Session:
@@ -512,7 +519,9 @@ class _Session:
             case "EndOfStream":
                 await self.on_end_of_stream(message)
             case "ForceEndOfUtterance" if self.recognizer is not None:
-                for final in self.recognizer.finish_utterance():
+                for final in await self.server.recognise(
+                    self.recognizer.finish_utterance
+                ):
                     await self.send(final)
                 await self.send(
                     {
@@ -574,7 +583,7 @@ class _Session:
             await asyncio.sleep(self.server.ack_delay)
         await self.send({"message": "AudioAdded", "seq_no": self.record.frames})
         if not self.ended:
-            for message in self.recognizer.feed(data):
+            for message in await self.server.recognise(self.recognizer.feed, data):
                 await self.send(message)
         await self.fire(Trigger.frame(self.record.frames))
         if not self.ended and self.record.frames == self.server.duration_limit_frames:
@@ -593,7 +602,7 @@ class _Session:
                 "duration_limit": 7200,
             }
         )
-        for final in self.recognizer.finish_utterance():
+        for final in await self.server.recognise(self.recognizer.finish_utterance):
             await self.send(final)
         await self.send({"message": "EndOfTranscript"})
 
@@ -608,6 +617,6 @@ class _Session:
         await self.fire(Trigger.END_OF_STREAM)
         if self.server.end_delay:
             await asyncio.sleep(self.server.end_delay)
-        for final in self.recognizer.finish():
+        for final in await self.server.recognise(self.recognizer.finish):
             await self.send(final)
         await self.send({"message": "EndOfTranscript"})
