@@ -43,7 +43,7 @@ from custom_components.speechmatics.realtime import (
     RealtimeClient,
     TranscriptionConfig,
 )
-from tools.speechmatics_server import FakeSpeechmatics
+from tools.speechmatics_server import FakeSpeechmatics, sphinx
 from tools.speechmatics_server.sphinx import SphinxRecognizer
 
 from .common import Timeline, chunks, metadata
@@ -116,36 +116,56 @@ async def test_spoken_commands_through_the_pipeline(hass: HomeAssistant) -> None
     right = [
         command for command, text in results.items() if normalised(text) == command
     ]
-    # Measured: 10 of 12. "turn off" is heard as "lock" or "turn on", and "lamp" at
-    # the end of a command is lost (issue #7 asks for 9 of 10; see its note).
-    assert len(right) >= 10, results
+    # At least 9 in 10 right, as issue #7 asks. Measured: 12 of 12.
+    assert len(right) >= 11, results
+
+
+_HOME_START = {
+    "audio_format": {"type": "raw", "encoding": "pcm_s16le", "sample_rate": 16000},
+    "transcription_config": {
+        "language": "en",
+        "additional_vocab": [{"content": name} for name in HOME],
+    },
+}
+
+
+def _recognise(recognizer: SphinxRecognizer, audio: bytes) -> str:
+    """Feed audio in 10 ms chunks and finish; return the text of the finals."""
+    messages = [
+        message for chunk in chunks(audio) for message in recognizer.feed(chunk)
+    ]
+    messages += recognizer.finish()
+    finals = [m for m in messages if m["message"] == "AddTranscript"]
+    return "".join(m["metadata"]["transcript"] for m in finals)
 
 
 def test_recognizer_across_voices() -> None:
     """Test the recognizer on every command in five voices, 10 ms chunks, no network."""
-    start = {
-        "audio_format": {"type": "raw", "encoding": "pcm_s16le", "sample_rate": 16000},
-        "transcription_config": {
-            "language": "en",
-            "additional_vocab": [{"content": name} for name in HOME],
-        },
-    }
     wrong: dict[tuple[str, str], str] = {}
     for voice in VOICES:
         for command in COMMANDS:
-            recognizer = SphinxRecognizer(start)
-            messages = [
-                message
-                for chunk in chunks(spoken(command, voice))
-                for message in recognizer.feed(chunk)
-            ]
-            messages += recognizer.finish()
-            finals = [m for m in messages if m["message"] == "AddTranscript"]
-            text = "".join(m["metadata"]["transcript"] for m in finals)
+            text = _recognise(SphinxRecognizer(_HOME_START), spoken(command, voice))
             if normalised(text) != command:
                 wrong[voice, command] = text
-    # Measured: 51 of 60 (en-us 10/12, m1 12/12, m3 9/12, m7 8/12, f2 12/12).
-    assert len(wrong) <= 9, wrong
+    # At least 9 in 10 right. Measured: 59 of 60 (en-us+m7 loses "lamp" at the end of
+    # "turn on the desk lamp").
+    assert len(wrong) <= 6, wrong
+
+
+def test_long_utterance_keeps_bounded_audio(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Test an utterance past the second pass's limit keeps no more audio, still ends."""
+    limit = 16000  # half a second: the command is longer
+    monkeypatch.setattr(sphinx, "_SECOND_PASS_BYTES", limit)
+    recognizer = SphinxRecognizer(_HOME_START)
+    kept: list[int] = []
+    messages = []
+    for chunk in chunks(spoken(COMMANDS[0])):
+        messages += recognizer.feed(chunk)
+        kept.append(len(recognizer._utterance))
+    messages += recognizer.finish()
+    assert limit < max(kept) <= limit + 320
+    finals = [m for m in messages if m["message"] == "AddTranscript"]
+    assert normalised("".join(m["metadata"]["transcript"] for m in finals))
 
 
 async def test_official_sdk_through_the_local_engine(

