@@ -524,6 +524,7 @@ async def test_plan_limits_raise_a_repair_issue_until_a_session_succeeds(
     kind: str,
 ) -> None:
     """Test quota and usage limits explain themselves in Repairs and clear on success."""
+    assert outcome(await run(hass)) == TEXT  # a success before: nothing to clear
     fake_speechmatics.actions[Trigger.START] = error(error_type, "limit reached")
     assert outcome(await run(hass)) == FAILED
     assert outcome(await run(hass)) == FAILED
@@ -539,6 +540,26 @@ async def test_plan_limits_raise_a_repair_issue_until_a_session_succeeds(
     fake_speechmatics.clear_faults()
     assert outcome(await run(hass)) == TEXT
     assert issue_registry.async_get_issue(DOMAIN, issue_id(kind, ENTRY_ID)) is None
+
+
+async def test_repair_issue_from_before_a_restart_clears_on_success(
+    hass: HomeAssistant,
+    setup_integration: MockConfigEntry,
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    """Test an issue Home Assistant kept from its last run is gone after a success."""
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        issue_id(ISSUE_QUOTA, ENTRY_ID),
+        is_fixable=False,
+        severity=ir.IssueSeverity.ERROR,
+        translation_key=ISSUE_QUOTA,
+    )
+    assert outcome(await run(hass)) == TEXT
+    assert (
+        issue_registry.async_get_issue(DOMAIN, issue_id(ISSUE_QUOTA, ENTRY_ID)) is None
+    )
 
 
 async def test_unreachable_is_logged_once_and_back_once(

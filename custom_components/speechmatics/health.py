@@ -44,6 +44,8 @@ class ServiceHealth:
         self._entry = entry
         self.available = True
         self.last_error: str | None = None
+        # Repair issues outlive a restart: the first success looks for them.
+        self._may_have_issues = True
 
     @callback
     def record_success(self) -> None:
@@ -51,6 +53,9 @@ class ServiceHealth:
         if not self.available:
             _LOGGER.info("Speechmatics is reachable again")
             self.available = True
+        if not self._may_have_issues:
+            return
+        self._may_have_issues = False
         for kind in _ISSUES.values():
             ir.async_delete_issue(
                 self._hass, DOMAIN, issue_id(kind, self._entry.entry_id)
@@ -78,6 +83,7 @@ class ServiceHealth:
         _LOGGER.error("Speech-to-text with Speechmatics failed: %s", detail)
         for error_class, kind in _ISSUES.items():
             if isinstance(err, error_class):
+                self._may_have_issues = True
                 ir.async_create_issue(
                     self._hass,
                     DOMAIN,

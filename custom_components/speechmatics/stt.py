@@ -260,9 +260,12 @@ class SpeechmaticsSpeechToText(SpeechToTextEntity):
                 raise
             await upload
         finally:
+            # Done in the usual case: gathering it would cost two turns of the loop.
             if not upload.done():
                 upload.cancel()
-            await asyncio.gather(upload, return_exceptions=True)
+                await asyncio.wait({upload})
+            if not upload.cancelled():
+                upload.exception()  # seen: the session's error is the one raised
 
     async def _async_upload(
         self,
