@@ -16,6 +16,7 @@ import json
 import logging
 import os
 from pathlib import Path
+import socket
 import statistics
 import sys
 import time
@@ -246,6 +247,76 @@ class Sdk:
         return "".join(finals).strip()
 
 
+class Floor:
+    """The least any client can do: a yardstick for the machine, not a product.
+
+    One WebSocket and nothing else: 100 ms frames as they fill, the last frame and
+    EndOfStream in one segment, done at EndOfTranscript, the socket closed after. No
+    Home Assistant, no checks, no events; measured for the finish overhead only.
+    """
+
+    name = "floor"
+
+    def __init__(self, url: str, http: aiohttp.ClientSession) -> None:
+        """Talk to the fake server."""
+        self.url = url
+        self.http = http
+        self._closing: asyncio.Task[Any] | None = None
+
+    async def session(self, audio: bytes, ended: list[float]) -> str | None:
+        """Stream paced audio, end the stream, wait for EndOfTranscript."""
+        await self.aclose()  # the previous session's close, outside the timing
+        async with asyncio.timeout(30):
+            ws = await self.http.ws_connect(
+                self.url, headers={"Authorization": f"Bearer {API_KEY}"}
+            )
+            await ws.send_json(
+                {
+                    "message": "StartRecognition",
+                    "audio_format": {
+                        "type": "raw",
+                        "encoding": "pcm_s16le",
+                        "sample_rate": 16000,
+                    },
+                    "transcription_config": {"language": "en", "enable_partials": True},
+                }
+            )
+            while (await ws.receive_json())["message"] != "RecognitionStarted":
+                pass
+            transcript = asyncio.create_task(self._until_end(ws))
+            pending, frames = bytearray(), 0
+            async for chunk in paced(audio, ended):
+                pending += chunk
+                if len(pending) >= 3200:
+                    await ws.send_bytes(bytes(pending))
+                    pending.clear()
+                    frames += 1
+            sock = ws.get_extra_info("socket")
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
+            if pending:
+                await ws.send_bytes(bytes(pending))
+                frames += 1
+            await ws.send_json({"message": "EndOfStream", "last_seq_no": frames})
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 0)
+            text = await transcript
+        self._closing = asyncio.create_task(ws.close())
+        return text
+
+    async def aclose(self) -> None:
+        """Wait for the last session's socket to close."""
+        if self._closing is not None:
+            await self._closing
+
+    @staticmethod
+    async def _until_end(ws: aiohttp.ClientWebSocketResponse) -> str:
+        """Collect the finals until EndOfTranscript."""
+        finals = []
+        while (message := await ws.receive_json())["message"] != "EndOfTranscript":
+            if message["message"] == "AddTranscript":
+                finals.append(message["metadata"]["transcript"])
+        return "".join(finals)
+
+
 def percentiles(values: list[float]) -> dict[str, float]:
     """Return p50, p95 and p99 in milliseconds."""
     ordered = sorted(values)
@@ -278,8 +349,9 @@ async def measure_finish(
         overheads = []
         for _ in range(runs):
             ended: list[float] = []
-            await client.session(audio, ended)
+            text = await client.session(audio, ended)
             returned = time.monotonic()
+            assert text, f"{client.name} got no transcript"
             (record,) = await server.records(http)
             server_time = record["end_of_transcript_at"] - record["end_of_stream_at"]
             overheads.append(returned - ended[0] - server_time)
@@ -451,6 +523,13 @@ async def run_benchmark(hass: HomeAssistant, counts: Counts) -> dict[str, Any]:
             figures["endurance"] = await measure_endurance(
                 client, server, http, counts.finish_runs
             )
+        floor = Floor(server.url, http)
+        results[floor.name] = {
+            "finish_overhead_ms": await measure_finish(
+                floor, server, http, counts.finish_runs, counts.finish_repeats
+            )
+        }
+        await floor.aclose()
         assert await hass.config_entries.async_unload(entry.entry_id)
     return results
 
@@ -526,6 +605,17 @@ def table(results: dict[str, Any]) -> str:
     for name, mine, theirs in rows:
         ratio = f"{mine / theirs:.2f}" if theirs else "-"
         lines.append(f"| {name} | {mine:.2f} | {theirs:.2f} | {ratio} |")
+    floor = results["floor"]["finish_overhead_ms"]
+    lines += [
+        "",
+        "| finish overhead (ms) | integration | bare WebSocket floor | above the floor |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    for key in ("p50", "p95", "p99"):
+        mine = ours["finish_overhead_ms"][key]
+        lines.append(
+            f"| {key} | {mine:.2f} | {floor[key]:.2f} | {mine - floor[key]:.2f} |"
+        )
     return "\n".join(lines)
 
 

@@ -31,4 +31,7 @@ async def test_benchmark_runs_with_tiny_counts(hass: HomeAssistant) -> None:
         assert set(figures["cpu_ms_per_audio_second"]) == {"1", "3"}
         assert figures["memory_kib_per_session"] > 0
         assert figures["endurance"]["runs"] == 3
-    assert "| finish overhead p95 (ms) |" in table(results)
+    assert results["floor"]["finish_overhead_ms"]["runs"] == 3
+    printed = table(results)
+    assert "| finish overhead p95 (ms) |" in printed
+    assert "bare WebSocket floor" in printed
