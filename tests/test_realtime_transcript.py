@@ -6,6 +6,7 @@ import pytest
 
 from custom_components.speechmatics.realtime import (
     AttachesTo,
+    InvalidMessage,
     ResultItem,
     Transcript,
     messages,
@@ -105,3 +106,24 @@ def test_unknown_attachment_counts_as_none() -> None:
     assert items[1].attaches_to is AttachesTo.NONE
     assert items[2].confidence == 1.0
     assert render(items) == "a + b"
+    message["results"][1]["attaches_to"] = ["previous"]
+    assert messages.parse_results(message)[1].attaches_to is AttachesTo.NONE
+
+
+def test_results_are_parsed_field_by_field() -> None:
+    """Test every field of a result reaches its item, numbers as floats."""
+    raw = {
+        "type": "punctuation",
+        "attaches_to": "previous",
+        "start_time": 1,
+        "end_time": 1.5,
+        "is_eos": True,
+        "alternatives": [{"content": ".", "confidence": 0.5}],
+    }
+    (item,) = messages.parse_results({"results": [raw]})
+    assert item == ResultItem(
+        ".", "punctuation", AttachesTo.PREVIOUS, 1.0, 1.5, 0.5, is_eos=True
+    )
+    assert type(item.start_time) is float
+    with pytest.raises(InvalidMessage, match="expected a number, got bool"):
+        messages.parse_results({"results": [{**raw, "end_time": True}]})

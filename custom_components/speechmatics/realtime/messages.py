@@ -37,19 +37,29 @@ def force_end_of_utterance() -> dict[str, Any]:
     return {"message": ClientMessageType.FORCE_END_OF_UTTERANCE}
 
 
+_NUMBER_TYPES = (int, float)
+_ATTACHES_TO = {member.value: member for member in AttachesTo}
+
+
 def _number(value: object, default: float = 0.0) -> float:
     """Return a JSON number as float, refusing anything else."""
     if value is None:
         return default
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if type(value) is float:  # the usual case, first: results are parsed per message
+        return value
+    if isinstance(value, bool) or not isinstance(value, _NUMBER_TYPES):
         msg = f"expected a number, got {type(value).__name__}"
         raise InvalidMessage(msg)
     return float(value)
 
 
 def _result_item(raw: ResultMessage) -> ResultItem:
-    """Parse one entry of a transcript's results."""
-    alternatives = raw.get("alternatives") or []
+    """Parse one entry of a transcript's results.
+
+    Written for speed (a final is parsed while EndOfTranscript may be waiting behind
+    it): fields by position, unknown attaches_to values read as none.
+    """
+    alternatives = raw.get("alternatives")
     best: dict[str, Any] = (
         cast("dict[str, Any]", alternatives[0]) if alternatives else {}
     )
@@ -57,19 +67,18 @@ def _result_item(raw: ResultMessage) -> ResultItem:
     if not isinstance(content, str):
         msg = "result content is not a string"
         raise InvalidMessage(msg)
-    try:
-        attaches_to = AttachesTo(raw.get("attaches_to", AttachesTo.NONE))
-    except ValueError:
-        attaches_to = AttachesTo.NONE
+    attaches_to = raw.get("attaches_to")
     confidence = best.get("confidence")
     return ResultItem(
-        content=content,
-        type=str(raw.get("type", "word")),
-        attaches_to=attaches_to,
-        start_time=_number(raw.get("start_time")),
-        end_time=_number(raw.get("end_time")),
-        confidence=None if confidence is None else _number(confidence),
-        is_eos=bool(raw.get("is_eos", False)),
+        content,
+        str(raw.get("type", "word")),
+        _ATTACHES_TO.get(attaches_to, AttachesTo.NONE)
+        if isinstance(attaches_to, str)
+        else AttachesTo.NONE,
+        _number(raw.get("start_time")),
+        _number(raw.get("end_time")),
+        None if confidence is None else _number(confidence),
+        bool(raw.get("is_eos", False)),
     )
 
 
@@ -80,7 +89,7 @@ def parse_results(message: dict[str, Any]) -> tuple[ResultItem, ...]:
         msg = "results is not a list"
         raise InvalidMessage(msg)
     try:
-        return tuple(_result_item(raw) for raw in results)
+        return tuple([_result_item(raw) for raw in results])
     except (AttributeError, IndexError, KeyError, TypeError) as err:
         msg = f"malformed transcript results: {err}"
         raise InvalidMessage(msg) from err

@@ -13,6 +13,7 @@ from types import TracebackType
 from typing import Any, Final, Self
 
 import aiohttp
+from orjson import loads as json_loads  # Home Assistant's JSON parser: 3x json's speed
 from yarl import URL
 
 from . import messages
@@ -510,7 +511,7 @@ class RealtimeSession:
     ) -> None:
         """Parse and act on one JSON message."""
         try:
-            message = json.loads(text)
+            message = json_loads(text)
         except ValueError as err:
             msg = "the server sent a frame that is not JSON"
             raise InvalidMessage(msg) from err
