@@ -194,7 +194,9 @@ class RealtimeSession:
             return
         self._pending += data
         self.stats.audio_bytes_in += len(data)
-        self._wake_sender.set()
+        if len(self._pending) >= self._frame_bytes:
+            # Less than a frame waits for more audio (or the end, or the start).
+            self._wake_sender.set()
         high_water = self._frame_bytes * self._options.max_unacked_frames
         if self.started is not None and len(self._pending) > high_water:
             self._drained.clear()
