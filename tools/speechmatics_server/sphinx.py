@@ -302,7 +302,6 @@ class SphinxRecognizer:
     def _start_utterance(self, at: float) -> None:
         self._decoder.start_utt()
         self._utterance_start = at
-        self._utterance.clear()
         self._spoke = False
         self._partial = ""
         self._partial_tokens = []
@@ -315,6 +314,7 @@ class SphinxRecognizer:
         spoke, self._spoke = self._spoke, False
         if spoke:
             self._second_pass()
+        self._utterance.clear()  # not kept until the next utterance starts
         # Speech the grammar cannot complete has no hypothesis: the service would still
         # finalise what it heard, so the last partial becomes the final.
         tokens = self._tokens(final=True) or self._finalised(self._partial_tokens)
@@ -334,7 +334,7 @@ class SphinxRecognizer:
             return
         self._decoder.set_cmn(self._decoder.get_cmn(update=True))
         self._decoder.start_utt()
-        self._decoder.process_raw(bytes(self._utterance))
+        self._decoder.process_raw(self._utterance)
         self._decoder.end_utt()
 
     def _partial_message(self) -> list[dict[str, Any]]:
