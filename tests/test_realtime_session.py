@@ -26,6 +26,7 @@ from custom_components.speechmatics.realtime import (
     PartialTranscript,
     QuotaExceeded,
     RealtimeClient,
+    RealtimeSession,
     RecognitionStarted,
     ServerInfo,
     ServerWarning,
@@ -835,3 +836,86 @@ async def test_last_frame_and_end_of_stream_leave_together() -> None:
     for ws in (_SocketOnly(sock), _SocketOnly(None)):
         with _coalesced_writes(ws):
             pass
+
+
+def _note_end_senders(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Return the names of the tasks that will send the end of the stream."""
+    senders: list[str] = []
+    send_end = RealtimeSession._send_end
+
+    async def noted(self: RealtimeSession, ws: aiohttp.ClientWebSocketResponse) -> None:
+        task = asyncio.current_task()
+        senders.append(task.get_name() if task else "")
+        await send_end(self, ws)
+
+    monkeypatch.setattr(RealtimeSession, "_send_end", noted)
+    return senders
+
+
+async def _stream_until_a_final(session: RealtimeSession) -> None:
+    """Send a second of audio; return once a final shows the server has frames.
+
+    The sender sends every whole frame in one turn, so it is idle by then.
+    """
+    caller = asyncio.current_task()
+    assert caller is not None
+    caller.set_name("caller")
+    await stream(session, speech(1.0))
+    async for event in session.events():
+        if isinstance(event, FinalTranscript):
+            return
+
+
+async def test_finish_sends_the_end_itself_when_the_sender_is_idle(
+    client: RealtimeClient,
+    fake_speechmatics: FakeSpeechmatics,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Test the end leaves from finish() when nothing is queued: no turn of the loop."""
+    senders = _note_end_senders(monkeypatch)
+    async with client.session(CONFIG) as session:
+        await _stream_until_a_final(session)
+        assert await session.finish() == "Turn on the kitchen light."
+    assert senders == ["caller"]
+    record = fake_speechmatics.sessions[0]
+    assert len(record.audio) == 32000
+    assert record.end_of_stream == {"message": "EndOfStream", "last_seq_no": 10}
+
+
+async def test_busy_sender_sends_the_end(
+    client: RealtimeClient,
+    fake_speechmatics: FakeSpeechmatics,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Test audio still queued at finish() goes first, then the sender sends the end."""
+    senders = _note_end_senders(monkeypatch)
+    async with client.session(CONFIG) as session:
+        assert await transcribe(session, speech(1.0)) == "Turn on the kitchen light."
+    assert senders == ["speechmatics send"]
+    assert len(fake_speechmatics.sessions[0].audio) == 32000
+
+
+async def test_failed_end_from_finish_fails_the_session(
+    client: RealtimeClient,
+    fake_speechmatics: FakeSpeechmatics,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Test a failure to send the end from finish() is the session's error."""
+    senders = _note_end_senders(monkeypatch)
+    send_str = aiohttp.ClientWebSocketResponse.send_str
+
+    async def failing(
+        self: aiohttp.ClientWebSocketResponse, data: str, compress: int | None = None
+    ) -> None:
+        if "EndOfStream" in data:
+            reason = "connection lost"
+            raise aiohttp.ClientConnectionResetError(reason)
+        await send_str(self, data, compress)
+
+    monkeypatch.setattr(aiohttp.ClientWebSocketResponse, "send_str", failing)
+    async with client.session(CONFIG) as session:
+        await _stream_until_a_final(session)
+        with pytest.raises(ConnectionClosed, match="sending EndOfStream failed"):
+            await session.finish()
+    assert senders == ["caller"]
+    await assert_no_session_tasks()

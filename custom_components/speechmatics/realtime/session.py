@@ -133,6 +133,13 @@ class RealtimeSession:
         self._finished = asyncio.Event()
         self._last_received = 0.0
         self._run_task: asyncio.Task[None] | None = None
+        # While streaming: the socket, the sender task and whether it waits for audio.
+        self._ws: aiohttp.ClientWebSocketResponse | None = None
+        self._sender: asyncio.Task[None] | None = None
+        self._sender_idle = False
+        # finish() sent the end itself (and how that went): the sender only returns.
+        self._end_sent_by_finish = False
+        self._end_failure: SpeechmaticsError | None = None
 
     @property
     def session_id(self) -> str | None:
@@ -224,11 +231,12 @@ class RealtimeSession:
         end of the audio never exceeds it.
         """
         self._require_started()
-        if not self._input_ended:
-            self._input_ended = True
-            self._wake_sender.set()
         try:
             async with asyncio.timeout(self._options.finish_timeout):
+                if not self._input_ended:
+                    self._input_ended = True
+                    if not await self._send_end_now():
+                        self._wake_sender.set()
                 await self._finished.wait()
         except TimeoutError as err:
             stage = TimeoutStage.FINISH if self.started else TimeoutStage.START
@@ -237,6 +245,35 @@ class RealtimeSession:
             raise failure from err
         self._raise_if_failed()
         return self.transcript.final_text
+
+    async def _send_end_now(self) -> bool:
+        """Send the end from here when the sender is idle; return whether it was.
+
+        The end of speech is when latency counts: this saves a turn of the loop. A
+        failure is handed to the sender, which raises it as its own.
+        """
+        ws, sender = self._ws, self._sender
+        if (
+            ws is None
+            or sender is None
+            or not self._sender_idle
+            or self._input_closed_by_server
+            or self._force_end_of_utterance
+            or len(self._pending) > self._frame_bytes
+            or self.stats.frames_sent - self.stats.frames_acked
+            >= self._options.max_unacked_frames
+        ):
+            return False
+        self._end_sent_by_finish = True
+        try:
+            await self._send_end(ws)
+        except SpeechmaticsError as err:
+            self._end_failure = err
+            if sender.done():  # it went while the send waited: nobody else can raise
+                self._fail(err)
+        finally:
+            self._wake_sender.set()
+        return True
 
     async def events(self) -> AsyncGenerator[RealtimeEvent]:
         """Yield events as they arrive, up to EndOfTranscript; raise what ended the session."""
@@ -357,6 +394,7 @@ class RealtimeSession:
             self._receive_until_end(ws), name="speechmatics receive"
         )
         sender = asyncio.create_task(self._send_loop(ws), name="speechmatics send")
+        self._ws, self._sender = ws, sender
         heartbeat = asyncio.create_task(
             self._heartbeat(ws), name="speechmatics heartbeat"
         )
@@ -375,6 +413,7 @@ class RealtimeSession:
                     if task.done() and (err := task.exception()) is not None:
                         raise err
         finally:
+            self._ws = self._sender = None
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
@@ -396,6 +435,10 @@ class RealtimeSession:
         # server can begin while the next frame fills.
         flush_buffered = True
         while not self._input_closed_by_server:
+            if self._end_sent_by_finish:
+                if self._end_failure is not None:
+                    raise self._end_failure
+                return
             if (
                 self._input_ended
                 and not self._force_end_of_utterance
@@ -417,7 +460,11 @@ class RealtimeSession:
                 await self._send_json(ws, messages.force_end_of_utterance())
             else:
                 self._wake_sender.clear()
-                await self._wake_sender.wait()
+                self._sender_idle = True
+                try:
+                    await self._wake_sender.wait()
+                finally:
+                    self._sender_idle = False
 
     async def _send_end(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         """Send the last frame and EndOfStream in one TCP segment.
