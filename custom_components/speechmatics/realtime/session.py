@@ -253,13 +253,12 @@ class RealtimeSession:
         failure is handed to the sender, which raises it as its own.
         """
         ws, sender = self._ws, self._sender
+        # Idle and not woken: no frame, ForceEndOfUtterance or server's stop is queued.
         if (
             ws is None
             or sender is None
             or not self._sender_idle
-            or self._input_closed_by_server
-            or self._force_end_of_utterance
-            or len(self._pending) > self._frame_bytes
+            or self._wake_sender.is_set()
             or self.stats.frames_sent - self.stats.frames_acked
             >= self._options.max_unacked_frames
         ):
