@@ -45,6 +45,8 @@ from tools.speechmatics_server import (
     Close,
     Drop,
     FakeSpeechmatics,
+    Hold,
+    Notify,
     Ping,
     SendBinary,
     SendJson,
@@ -919,3 +921,55 @@ async def test_failed_end_from_finish_fails_the_session(
             await session.finish()
     assert senders == ["caller"]
     await assert_no_session_tasks()
+
+
+async def test_end_audio_does_not_wait_for_the_transcript(
+    client: RealtimeClient, fake_speechmatics: FakeSpeechmatics
+) -> None:
+    """Test end_audio() returns with the end sent; events() bring the transcript."""
+    ended, release = asyncio.Event(), asyncio.Event()
+    fake_speechmatics.actions[Trigger.END_OF_STREAM] = [Notify(ended), Hold(release)]
+    async with client.session(CONFIG) as session:
+        await stream(session, speech(1.0))
+        await session.end_audio()  # returns while the server holds the transcript
+        async with asyncio.timeout(5):
+            await ended.wait()
+        assert not session.complete
+        release.set()
+        events = await collect(session)
+        await session.end_audio()  # once is enough; again is harmless
+        assert await session.finish() == "Turn on the kitchen light."
+    assert events[-1] == EndOfTranscript("Turn on the kitchen light.")
+    assert session.complete
+    record = fake_speechmatics.sessions[0]
+    assert len(record.audio) == 32000
+    assert record.end_of_stream == {"message": "EndOfStream", "last_seq_no": 10}
+
+
+async def test_finish_timeout_counts_from_end_audio(
+    http: aiohttp.ClientSession, fake_speechmatics: FakeSpeechmatics
+) -> None:
+    """Test a transcript that never ends fails the session, with nobody in finish()."""
+    client = fast_client(http, fake_speechmatics.url, finish_timeout=0.2)
+    fake_speechmatics.actions[Trigger.END_OF_STREAM] = [Stall()]
+    async with client.session(CONFIG) as session:
+        await stream(session, speech(0.5))
+        await session.end_audio()
+        with pytest.raises(SessionTimeout) as err:
+            await collect(session)
+    assert err.value.stage is TimeoutStage.FINISH
+    assert err.value.seconds == 0.2
+    assert session.failure is err.value
+    await assert_closed(fake_speechmatics)
+
+
+async def test_finish_timeout_ends_with_the_session(
+    http: aiohttp.ClientSession, fake_speechmatics: FakeSpeechmatics
+) -> None:
+    """Test a complete session is not failed later by its finish timeout."""
+    client = fast_client(http, fake_speechmatics.url, finish_timeout=1.0)
+    async with client.session(CONFIG) as session:
+        assert await transcribe(session, speech(1.0)) == "Turn on the kitchen light."
+        await asyncio.sleep(1.2)  # past the finish timeout: nothing may happen
+    assert session.complete
+    assert session.failure is None

@@ -274,7 +274,7 @@ class SpeechmaticsSpeechToText(SpeechToTextEntity):
         chunks: AsyncIterator[bytes],
         stream_failures: list[Exception],
     ) -> None:
-        """Send Home Assistant's audio as it arrives, then finish the session."""
+        """Send Home Assistant's audio as it arrives, then end the session's audio."""
         try:
             await session.send_audio(head)
             async for chunk in chunks:
@@ -286,7 +286,8 @@ class SpeechmaticsSpeechToText(SpeechToTextEntity):
             stream_failures.append(err)
             await session.close()
             return
-        await session.finish()
+        # The transcript is not waited for here: events() brings it, or the failure.
+        await session.end_audio()
 
     def _fire(self, session: RealtimeSession, text: str, *, is_final: bool) -> None:
         """Fire the transcript event on the bus."""

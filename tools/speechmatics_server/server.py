@@ -126,6 +126,14 @@ class Notify:
 
 
 @dataclass(frozen=True)
+class Hold:
+    """Wait until a test sets an event before going on (at most `timeout` seconds)."""
+
+    event: asyncio.Event
+    timeout: float = 10.0
+
+
+@dataclass(frozen=True)
 class Delay:
     """Wait before going on."""
 
@@ -133,7 +141,16 @@ class Delay:
 
 
 type Action = (
-    SendJson | SendText | SendBinary | Close | Drop | Stall | Ping | Notify | Delay
+    SendJson
+    | SendText
+    | SendBinary
+    | Close
+    | Drop
+    | Stall
+    | Ping
+    | Notify
+    | Hold
+    | Delay
 )
 
 
@@ -470,6 +487,9 @@ class _Session:
                 await self.ws.ping()
             case Notify(event):
                 event.set()
+            case Hold(event, timeout):
+                async with asyncio.timeout(timeout):
+                    await event.wait()
             case Delay(seconds):
                 await asyncio.sleep(seconds)
 

@@ -137,9 +137,10 @@ class RealtimeSession:
         self._ws: aiohttp.ClientWebSocketResponse | None = None
         self._sender: asyncio.Task[None] | None = None
         self._sender_idle = False
-        # finish() sent the end itself (and how that went): the sender only returns.
-        self._end_sent_by_finish = False
+        # end_audio() sent the end itself (and how that went): the sender only returns.
+        self._end_sent_directly = False
         self._end_failure: SpeechmaticsError | None = None
+        self._finish_timer: asyncio.TimerHandle | None = None
 
     @property
     def session_id(self) -> str | None:
@@ -223,28 +224,39 @@ class RealtimeSession:
         assert self.started is not None  # noqa: S101  # set before the event
         return self.started
 
-    async def finish(self) -> str:
-        """Send the rest of the audio and EndOfStream; return the final transcript.
+    async def end_audio(self) -> None:
+        """Send the rest of the audio and EndOfStream; do not wait for the transcript.
 
-        Waits for the start if it is still pending, then for every remaining final and
-        EndOfTranscript: all of it bounded by the finish timeout, so the wait after the
-        end of the audio never exceeds it.
+        From here the transcript must end within the finish timeout (a start still
+        pending included), or the session fails with SessionTimeout, which events()
+        and finish() raise. Safe to call more than once.
         """
         self._require_started()
-        try:
-            async with asyncio.timeout(self._options.finish_timeout):
-                if not self._input_ended:
-                    self._input_ended = True
-                    if not await self._send_end_now():
-                        self._wake_sender.set()
-                await self._finished.wait()
-        except TimeoutError as err:
-            stage = TimeoutStage.FINISH if self.started else TimeoutStage.START
-            failure = SessionTimeout(stage, self._options.finish_timeout)
-            self._fail(failure)
-            raise failure from err
+        if self._input_ended:
+            return
+        self._input_ended = True
+        if self._run_task is not None and not self._run_task.done():
+            self._finish_timer = asyncio.get_running_loop().call_later(
+                self._options.finish_timeout, self._finish_timed_out
+            )
+        if not await self._send_end_now():
+            self._wake_sender.set()
+
+    async def finish(self) -> str:
+        """End the audio (see end_audio) and return the final transcript.
+
+        Waits for the start if it is still pending, then for every remaining final and
+        EndOfTranscript: all of it bounded by the finish timeout.
+        """
+        await self.end_audio()
+        await self._finished.wait()
         self._raise_if_failed()
         return self.transcript.final_text
+
+    def _finish_timed_out(self) -> None:
+        """Fail the session: the transcript did not end in time after the audio."""
+        stage = TimeoutStage.FINISH if self.started else TimeoutStage.START
+        self._fail(SessionTimeout(stage, self._options.finish_timeout))
 
     async def _send_end_now(self) -> bool:
         """Send the end from here when the sender is idle; return whether it was.
@@ -263,7 +275,7 @@ class RealtimeSession:
             >= self._options.max_unacked_frames
         ):
             return False
-        self._end_sent_by_finish = True
+        self._end_sent_directly = True
         try:
             await self._send_end(ws)
         except SpeechmaticsError as err:
@@ -354,6 +366,8 @@ class RealtimeSession:
                 self._failure = SessionClosed("the session was closed before the end")
             raise
         finally:
+            if self._finish_timer is not None:
+                self._finish_timer.cancel()
             if ws is not None:
                 await ws.close()
             for event in (self._started_event, self._finished, self._drained):
@@ -434,7 +448,7 @@ class RealtimeSession:
         # server can begin while the next frame fills.
         flush_buffered = True
         while not self._input_closed_by_server:
-            if self._end_sent_by_finish:
+            if self._end_sent_directly:
                 if self._end_failure is not None:
                     raise self._end_failure
                 return
