@@ -227,10 +227,8 @@ class SpeechmaticsSpeechToText(SpeechToTextEntity):
         finally:
             data.active_sessions.discard(session)
             if session.complete:
-                # The transcript is in: close the socket without making the user wait.
-                self._entry.async_create_background_task(
-                    self.hass, session.close(), "speechmatics close"
-                )
+                # The transcript is in: close the socket once the result is handed over.
+                self.hass.loop.call_soon(self._close_in_background, session)
             else:
                 await session.close()
         data.health.record_success()
@@ -288,6 +286,12 @@ class SpeechmaticsSpeechToText(SpeechToTextEntity):
             return
         # The transcript is not waited for here: events() brings it, or the failure.
         await session.end_audio()
+
+    def _close_in_background(self, session: RealtimeSession) -> None:
+        """Close a complete session's socket in a task of the entry's lifetime."""
+        self._entry.async_create_background_task(
+            self.hass, session.close(), "speechmatics close"
+        )
 
     def _fire(self, session: RealtimeSession, text: str, *, is_final: bool) -> None:
         """Fire the transcript event on the bus."""
