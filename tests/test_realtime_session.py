@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 import socket
 from typing import Any
@@ -367,17 +368,32 @@ async def test_connect_timeout(http: aiohttp.ClientSession) -> None:
     await assert_no_session_tasks()
 
 
+async def _end_and_read_events(session: RealtimeSession) -> None:
+    """End the audio without waiting, then read the events to their end."""
+    await session.end_audio()
+    await collect(session)
+
+
 @pytest.mark.parametrize(
     ("trigger", "stage"),
     [(Trigger.START, TimeoutStage.START), (Trigger.END_OF_STREAM, TimeoutStage.FINISH)],
+)
+@pytest.mark.parametrize(
+    "wait",
+    [RealtimeSession.finish, _end_and_read_events],
+    ids=["finish", "end_audio_then_events"],
 )
 async def test_wait_after_the_audio_is_bounded(
     http: aiohttp.ClientSession,
     fake_speechmatics: FakeSpeechmatics,
     trigger: str,
     stage: TimeoutStage,
+    wait: Callable[[RealtimeSession], Awaitable[object]],
 ) -> None:
-    """Test finish never waits past its timeout: for a start still pending, or the end."""
+    """Test the wait after the audio is bounded: for a start still pending, or the end.
+
+    It is a timer of the session: reading events() after end_audio() is bounded too.
+    """
     client = fast_client(
         http, fake_speechmatics.url, start_timeout=30, finish_timeout=0.3
     )
@@ -385,7 +401,7 @@ async def test_wait_after_the_audio_is_bounded(
     async with client.session(CONFIG) as session:
         await stream(session, speech(0.5))
         with pytest.raises(SessionTimeout) as err:
-            await session.finish()
+            await wait(session)
     assert err.value.stage is stage
     assert err.value.seconds == 0.3
     assert session.failure is err.value
@@ -944,23 +960,6 @@ async def test_end_audio_does_not_wait_for_the_transcript(
     record = fake_speechmatics.sessions[0]
     assert len(record.audio) == 32000
     assert record.end_of_stream == {"message": "EndOfStream", "last_seq_no": 10}
-
-
-async def test_finish_timeout_counts_from_end_audio(
-    http: aiohttp.ClientSession, fake_speechmatics: FakeSpeechmatics
-) -> None:
-    """Test a transcript that never ends fails the session, with nobody in finish()."""
-    client = fast_client(http, fake_speechmatics.url, finish_timeout=0.2)
-    fake_speechmatics.actions[Trigger.END_OF_STREAM] = [Stall()]
-    async with client.session(CONFIG) as session:
-        await stream(session, speech(0.5))
-        await session.end_audio()
-        with pytest.raises(SessionTimeout) as err:
-            await collect(session)
-    assert err.value.stage is TimeoutStage.FINISH
-    assert err.value.seconds == 0.2
-    assert session.failure is err.value
-    await assert_closed(fake_speechmatics)
 
 
 async def test_finish_timeout_ends_with_the_session(
