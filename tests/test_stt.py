@@ -7,9 +7,12 @@ from collections.abc import AsyncIterator
 from homeassistant.components import stt
 from homeassistant.components.assist_pipeline import PipelineEventType
 from homeassistant.config_entries import SOURCE_REAUTH
-from homeassistant.core import Event, HomeAssistant
+from homeassistant.core import HomeAssistant
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_capture_events,
+)
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.speechmatics.const import (
@@ -301,8 +304,8 @@ async def test_options_apply_to_the_next_session(
     )
     entity = stt.async_get_speech_to_text_entity(hass, ENTITY_ID)
     assert entity is not None
-    events: list[Event] = []
-    hass.bus.async_listen(EVENT_TRANSCRIPT, events.append)
+    # A callback listener: events.append alone would run in the executor, out of order.
+    events = async_capture_events(hass, EVENT_TRANSCRIPT)
     result = await entity.async_process_audio_stream(
         metadata("de-DE"), audio_stream(speech(1.0))
     )
