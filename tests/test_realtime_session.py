@@ -40,6 +40,7 @@ from custom_components.speechmatics.realtime import (
     TranscriptionConfig,
     TransientServiceError,
     UsageLimitExceeded,
+    session as session_module,
 )
 from custom_components.speechmatics.realtime.session import _coalesced_writes
 from tools.speechmatics_server import (
@@ -972,3 +973,41 @@ async def test_finish_timeout_ends_with_the_session(
         await asyncio.sleep(1.2)  # past the finish timeout: nothing may happen
     assert session.complete
     assert session.failure is None
+
+
+async def test_close_that_cannot_finish_is_given_up(
+    client: RealtimeClient,
+    fake_speechmatics: FakeSpeechmatics,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Test the session ends when its close frame cannot be written.
+
+    aiohttp's close waits for a full send buffer to drain, with no bound of its own: a
+    server that reads nothing more would keep the session (and its caller) for ever.
+    """
+    monkeypatch.setattr(session_module, "_WS_CLOSE_BOUND", 0.1)
+    stuck: list[aiohttp.ClientWebSocketResponse] = []
+
+    async def never_closes(
+        self: aiohttp.ClientWebSocketResponse,
+        *,
+        code: int = 1000,
+        message: bytes = b"",
+    ) -> bool:
+        stuck.append(self)
+        try:
+            await asyncio.Event().wait()  # the buffer never drains
+        finally:
+            # What aiohttp's close does when it is cancelled there.
+            self._response.close()
+        return True
+
+    monkeypatch.setattr(aiohttp.ClientWebSocketResponse, "close", never_closes)
+    async with asyncio.timeout(5):  # without the bound, this would never end
+        async with client.session(CONFIG) as session:
+            assert (
+                await transcribe(session, speech(1.0)) == "Turn on the kitchen light."
+            )
+    assert len(stuck) == 1
+    assert session.complete
+    await assert_no_session_tasks()

@@ -53,6 +53,8 @@ _CLOSED_TYPES = frozenset(
     {aiohttp.WSMsgType.CLOSING, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR}
 )
 _WS_CLOSE_TIMEOUT = 1.0
+# aiohttp bounds only the wait for the server's close frame, not the write of ours.
+_WS_CLOSE_BOUND = 2 * _WS_CLOSE_TIMEOUT
 
 
 @dataclass(frozen=True, slots=True)
@@ -369,7 +371,7 @@ class RealtimeSession:
             if self._finish_timer is not None:
                 self._finish_timer.cancel()
             if ws is not None:
-                await ws.close()
+                await _close_websocket(ws)
             for event in (self._started_event, self._finished, self._drained):
                 event.set()
             self._events.put_nowait(None)
@@ -702,6 +704,20 @@ def _coalesced_writes(ws: aiohttp.ClientWebSocketResponse) -> Iterator[None]:
         if corked:
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.IPPROTO_TCP, cork, 0)
+
+
+async def _close_websocket(ws: aiohttp.ClientWebSocketResponse) -> None:
+    """Close the WebSocket, giving up after _WS_CLOSE_BOUND.
+
+    Writing the close frame waits while the send buffer is full: a server that reads
+    nothing more would hold it for ever. Given up, aiohttp releases the connection, and
+    the socket closes once its buffer is out or the connection dies.
+    """
+    try:
+        async with asyncio.timeout(_WS_CLOSE_BOUND):
+            await ws.close()
+    except TimeoutError:
+        _LOGGER.debug("The WebSocket did not close within %s s", _WS_CLOSE_BOUND)
 
 
 def _frame_bytes(audio_format: AudioFormat, frame_duration: float) -> int:
