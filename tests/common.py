@@ -21,7 +21,7 @@ from homeassistant.core import Context, Event, HomeAssistant, callback
 
 from custom_components.speechmatics.const import EVENT_TRANSCRIPT
 from custom_components.speechmatics.realtime import RealtimeEvent, RealtimeSession
-from tools.speechmatics_server import FakeSpeechmatics
+from tools.speechmatics_server import RealtimeServer
 
 CHUNK = 320  # Home Assistant's 10 ms of 16 kHz 16-bit mono
 TEXT = "Turn on the kitchen light."
@@ -40,21 +40,35 @@ def chunks(audio: bytes, size: int = CHUNK) -> Iterator[bytes]:
         yield audio[start : start + size]
 
 
-async def stream(session: RealtimeSession, audio: bytes) -> None:
-    """Send audio in Home Assistant's chunks."""
+async def collect(
+    session: RealtimeSession, audio: bytes | AsyncIterator[bytes]
+) -> list[RealtimeEvent]:
+    """Stream audio (bytes in Home Assistant's chunks) through a session; return its events."""
+    stream = audio_stream(audio) if isinstance(audio, bytes) else audio
+    return [event async for event in session.transcribe(stream)]
+
+
+async def transcribe(
+    session: RealtimeSession, audio: bytes | AsyncIterator[bytes]
+) -> str:
+    """Stream audio through a session; return the final transcript."""
+    await collect(session, audio)
+    return session.transcript.final_text
+
+
+async def held_audio(
+    audio: bytes, release: asyncio.Event, then: bytes = b""
+) -> AsyncIterator[bytes]:
+    """Stream audio, then hold the stream open (a user still speaking) until released.
+
+    After the release, `then` follows and the stream ends. The hold is bounded.
+    """
     for chunk in chunks(audio):
-        await session.send_audio(chunk)
-
-
-async def transcribe(session: RealtimeSession, audio: bytes) -> str:
-    """Send audio and return the final transcript."""
-    await stream(session, audio)
-    return await session.finish()
-
-
-async def collect(session: RealtimeSession) -> list[RealtimeEvent]:
-    """Return every event of a session."""
-    return [event async for event in session.events()]
+        yield chunk
+    async with asyncio.timeout(10):
+        await release.wait()
+    for chunk in chunks(then):
+        yield chunk
 
 
 def session_tasks() -> set[asyncio.Task[object]]:
@@ -74,7 +88,7 @@ async def assert_no_session_tasks(seconds: float = 5.0) -> None:
     assert not session_tasks()
 
 
-async def assert_closed(fake: FakeSpeechmatics) -> None:
+async def assert_closed(fake: RealtimeServer) -> None:
     """Assert the connection is gone on both ends and no session task is left."""
     await fake.wait_closed()
     assert fake.open_connections == 0

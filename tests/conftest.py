@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
+from dataclasses import replace
 from typing import Any
 
 import aiohttp
@@ -22,7 +23,7 @@ import custom_components.speechmatics  # noqa: F401
 from custom_components.speechmatics.const import DOMAIN
 from custom_components.speechmatics.realtime import RealtimeClient, SessionOptions
 from tools.local_engine import engine
-from tools.speechmatics_server import FakeSpeechmatics
+from tools.speechmatics_server import RealtimeServer
 
 from .common import ENTITY_ID
 
@@ -36,20 +37,28 @@ FAST_OPTIONS = SessionOptions(
 )
 
 
+def fast_client(
+    http: aiohttp.ClientSession, url: str, **changes: Any
+) -> RealtimeClient:
+    """Return a client for a URL with the fast test options, changed as given."""
+    options = replace(FAST_OPTIONS, **changes)
+    return RealtimeClient(http, API_KEY, url, sdk_id="t", options=options)
+
+
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Let Home Assistant load the integration under test in every test."""
 
 
 @pytest.fixture
-async def fake_speechmatics(socket_enabled: None) -> AsyncGenerator[FakeSpeechmatics]:
+async def fake_speechmatics(socket_enabled: None) -> AsyncGenerator[RealtimeServer]:
     """Serve a fake Speechmatics Realtime endpoint on 127.0.0.1."""
-    async with FakeSpeechmatics(api_key=API_KEY) as server:
+    async with RealtimeServer(api_key=API_KEY) as server:
         yield server
 
 
 @pytest.fixture
-async def local_engine(socket_enabled: None) -> AsyncGenerator[FakeSpeechmatics]:
+async def local_engine(socket_enabled: None) -> AsyncGenerator[RealtimeServer]:
     """Run the local engine (PocketSphinx) on 127.0.0.1."""
     async with engine() as server:
         yield server
@@ -64,7 +73,7 @@ async def http(socket_enabled: None) -> AsyncGenerator[aiohttp.ClientSession]:
 
 @pytest.fixture
 def client(
-    http: aiohttp.ClientSession, fake_speechmatics: FakeSpeechmatics
+    http: aiohttp.ClientSession, fake_speechmatics: RealtimeServer
 ) -> RealtimeClient:
     """Return a Realtime client for the fake server, with short timeouts."""
     return RealtimeClient(
@@ -87,7 +96,7 @@ def config_entry(url: str, options: dict[str, Any] | None = None) -> MockConfigE
 
 
 @pytest.fixture
-def mock_config_entry(fake_speechmatics: FakeSpeechmatics) -> MockConfigEntry:
+def mock_config_entry(fake_speechmatics: RealtimeServer) -> MockConfigEntry:
     """Return a config entry for the fake server."""
     return config_entry(fake_speechmatics.url)
 

@@ -20,20 +20,19 @@ from custom_components.speechmatics.const import (
     CONF_MODEL,
     DOMAIN,
 )
-from custom_components.speechmatics.realtime import REGION_URLS
-from tools.speechmatics_server import FakeSpeechmatics, Trigger
-from tools.speechmatics_server.server import error
+from custom_components.speechmatics.realtime import REGION_URLS, RealtimeClient
+from tools.speechmatics_server import RealtimeServer, Trigger, error
 
 from .conftest import API_KEY
 
 
-def custom(fake: FakeSpeechmatics, api_key: str = API_KEY) -> dict[str, Any]:
+def custom(fake: RealtimeServer, api_key: str = API_KEY) -> dict[str, Any]:
     """Return the user form for the fake server as a custom endpoint."""
     return {CONF_API_KEY: api_key, CONF_ENDPOINT: "custom", CONF_URL: fake.url}
 
 
 async def test_user_flow_creates_entry(
-    hass: HomeAssistant, fake_speechmatics: FakeSpeechmatics
+    hass: HomeAssistant, fake_speechmatics: RealtimeServer
 ) -> None:
     """Test the user step validates with a real session and creates the entry."""
     result = await hass.config_entries.flow.async_init(
@@ -60,7 +59,7 @@ async def test_user_flow_creates_entry(
 @pytest.mark.parametrize("endpoint", ["eu", "us", "global"])
 async def test_region_endpoints(
     hass: HomeAssistant,
-    fake_speechmatics: FakeSpeechmatics,
+    fake_speechmatics: RealtimeServer,
     monkeypatch: pytest.MonkeyPatch,
     endpoint: str,
 ) -> None:
@@ -101,7 +100,7 @@ def inject(error_type: str) -> Any:
 )
 async def test_user_flow_errors_recover(
     hass: HomeAssistant,
-    fake_speechmatics: FakeSpeechmatics,
+    fake_speechmatics: RealtimeServer,
     fault: Any,
     api_key: str,
     expected: dict[str, str],
@@ -128,7 +127,7 @@ async def test_user_flow_errors_recover(
 
 @pytest.mark.parametrize("url", ["https://example.com/v2", "not a url", ""])
 async def test_invalid_custom_url_recovers(
-    hass: HomeAssistant, fake_speechmatics: FakeSpeechmatics, url: str
+    hass: HomeAssistant, fake_speechmatics: RealtimeServer, url: str
 ) -> None:
     """Test a custom endpoint that is not a ws:// or wss:// URL is refused on the field."""
     result = await hass.config_entries.flow.async_init(
@@ -147,7 +146,7 @@ async def test_invalid_custom_url_recovers(
 
 
 async def test_unreachable_and_unexpected_errors_recover(
-    hass: HomeAssistant, fake_speechmatics: FakeSpeechmatics, unused_tcp_port: int
+    hass: HomeAssistant, fake_speechmatics: RealtimeServer, unused_tcp_port: int
 ) -> None:
     """Test nothing listening is cannot_connect and an unexpected error is unknown."""
     result = await hass.config_entries.flow.async_init(
@@ -163,10 +162,7 @@ async def test_unreachable_and_unexpected_errors_recover(
     )
     assert result["errors"] == {"base": "cannot_connect"}
 
-    with patch(
-        "custom_components.speechmatics.config_flow.async_create_validated_client",
-        side_effect=RuntimeError("boom"),
-    ):
+    with patch.object(RealtimeClient, "verify", side_effect=RuntimeError("boom")):
         result = await hass.config_entries.flow.async_configure(
             result["flow_id"], custom(fake_speechmatics)
         )
@@ -179,7 +175,7 @@ async def test_unreachable_and_unexpected_errors_recover(
 
 
 async def test_on_premises_without_key(
-    hass: HomeAssistant, fake_speechmatics: FakeSpeechmatics
+    hass: HomeAssistant, fake_speechmatics: RealtimeServer
 ) -> None:
     """Test a custom endpoint that needs no key is set up without one."""
     fake_speechmatics.api_key = None
@@ -196,7 +192,7 @@ async def test_on_premises_without_key(
 
 async def test_same_key_and_endpoint_abort(
     hass: HomeAssistant,
-    fake_speechmatics: FakeSpeechmatics,
+    fake_speechmatics: RealtimeServer,
     mock_config_entry: MockConfigEntry,
 ) -> None:
     """Test the same key and endpoint cannot be added twice."""
@@ -214,7 +210,7 @@ async def test_same_key_and_endpoint_abort(
 
 async def test_reauth(
     hass: HomeAssistant,
-    fake_speechmatics: FakeSpeechmatics,
+    fake_speechmatics: RealtimeServer,
     setup_integration: MockConfigEntry,
 ) -> None:
     """Test a new key is validated, stored, and the entry reloaded."""
@@ -241,7 +237,7 @@ async def test_reauth(
 
 async def test_reconfigure(
     hass: HomeAssistant,
-    fake_speechmatics: FakeSpeechmatics,
+    fake_speechmatics: RealtimeServer,
     setup_integration: MockConfigEntry,
 ) -> None:
     """Test the endpoint and key can be changed, with errors and duplicates handled."""
@@ -259,7 +255,7 @@ async def test_reconfigure(
     )
     assert result["errors"] == {CONF_URL: "invalid_url"}
 
-    async with FakeSpeechmatics(api_key="second-key") as second:
+    async with RealtimeServer(api_key="second-key") as second:
         result = await hass.config_entries.flow.async_configure(
             result["flow_id"], custom(second)
         )
@@ -284,7 +280,7 @@ async def test_reconfigure(
 
 async def test_reconfigure_keeps_the_same_values(
     hass: HomeAssistant,
-    fake_speechmatics: FakeSpeechmatics,
+    fake_speechmatics: RealtimeServer,
     setup_integration: MockConfigEntry,
 ) -> None:
     """Test submitting the entry's own key and endpoint is not a duplicate of itself."""

@@ -18,7 +18,7 @@ import aiohttp
 import pytest
 
 from tools.develop_setup import HomeAssistantApi
-from tools.speechmatics_server import FakeSpeechmatics
+from tools.speechmatics_server import RealtimeServer
 
 from .common import chunks
 from .spoken import spoken
@@ -65,7 +65,7 @@ async def home_assistant(tmp_path: Path, socket_enabled: None) -> AsyncGenerator
 
 
 async def test_develop_setup_then_talk(
-    home_assistant: str, local_engine: FakeSpeechmatics
+    home_assistant: str, local_engine: RealtimeServer
 ) -> None:
     """Test the setup is done through HA's APIs and a spoken command works end to end."""
     async with aiohttp.ClientSession() as http:

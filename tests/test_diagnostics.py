@@ -12,7 +12,7 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from syrupy.assertion import SnapshotAssertion
 from syrupy.filters import props
 
-from tools.speechmatics_server import FakeSpeechmatics
+from tools.speechmatics_server import RealtimeServer
 
 from .common import ENTITY_ID, audio_stream, metadata
 from .conftest import API_KEY
@@ -21,7 +21,7 @@ from .conftest import API_KEY
 async def test_diagnostics_redact_the_key(
     hass: HomeAssistant,
     hass_client: ClientSessionGenerator,
-    fake_speechmatics: FakeSpeechmatics,
+    fake_speechmatics: RealtimeServer,
     setup_integration: MockConfigEntry,
     snapshot: SnapshotAssertion,
 ) -> None:

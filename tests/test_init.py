@@ -7,14 +7,14 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from tools.speechmatics_server import FakeSpeechmatics
+from tools.speechmatics_server import RealtimeServer
 
 from .common import ENTITY_ID
 
 
 async def test_load_unload_entry(
     hass: HomeAssistant,
-    fake_speechmatics: FakeSpeechmatics,
+    fake_speechmatics: RealtimeServer,
     setup_integration: MockConfigEntry,
     entity_registry: er.EntityRegistry,
 ) -> None:
@@ -39,7 +39,7 @@ async def test_load_unload_entry(
 
 async def test_rejected_key_starts_reauth(
     hass: HomeAssistant,
-    fake_speechmatics: FakeSpeechmatics,
+    fake_speechmatics: RealtimeServer,
     mock_config_entry: MockConfigEntry,
 ) -> None:
     """Test a key the service rejects fails setup and asks the user for a new one."""
@@ -54,7 +54,7 @@ async def test_rejected_key_starts_reauth(
 
 async def test_unreachable_service_retries(
     hass: HomeAssistant,
-    fake_speechmatics: FakeSpeechmatics,
+    fake_speechmatics: RealtimeServer,
     mock_config_entry: MockConfigEntry,
 ) -> None:
     """Test an unreachable service makes Home Assistant retry the setup later."""

@@ -43,10 +43,10 @@ from custom_components.speechmatics.realtime import (
     RealtimeClient,
     TranscriptionConfig,
 )
-from tools.speechmatics_server import FakeSpeechmatics, sphinx
+from tools.speechmatics_server import RealtimeServer, sphinx
 from tools.speechmatics_server.sphinx import SphinxRecognizer
 
-from .common import Timeline, chunks, metadata
+from .common import Timeline, chunks, collect, metadata, transcribe
 from .conftest import config_entry
 from .spoken import COMMANDS, HOME, VOICES, normalised, spoken
 
@@ -57,14 +57,14 @@ PACE = 0.0025
 
 @pytest.fixture
 def engine_client(
-    local_engine: FakeSpeechmatics, http: aiohttp.ClientSession
+    local_engine: RealtimeServer, http: aiohttp.ClientSession
 ) -> RealtimeClient:
     """Return a client for the local engine, with the production timeouts."""
     return RealtimeClient(http, None, local_engine.url, sdk_id="t")
 
 
 @pytest.fixture
-def mock_config_entry(local_engine: FakeSpeechmatics) -> MockConfigEntry:
+def mock_config_entry(local_engine: RealtimeServer) -> MockConfigEntry:
     """Return an entry for the local engine, with the test home's names as vocabulary."""
     vocab = [{CONF_CONTENT: name, CONF_SOUNDS_LIKE: []} for name in HOME]
     return config_entry(local_engine.url, {CONF_ADDITIONAL_VOCAB: vocab})
@@ -169,7 +169,7 @@ def test_long_utterance_keeps_bounded_audio(monkeypatch: pytest.MonkeyPatch) -> 
 
 
 async def test_official_sdk_through_the_local_engine(
-    local_engine: FakeSpeechmatics,
+    local_engine: RealtimeServer,
 ) -> None:
     """Test the official SDK transcribes real speech through the local engine."""
     finals: list[str] = []
@@ -205,10 +205,14 @@ async def test_official_sdk_through_the_local_engine(
 async def _transcribe(
     client: RealtimeClient, config: TranscriptionConfig, audio: bytes, **format_: Any
 ) -> str:
-    async with client.session(config, AudioFormat(**format_)) as session:
-        for chunk in chunks(audio, 3200):
-            await session.send_audio(chunk)
-        return await session.finish()
+    session = client.session(config, AudioFormat(**format_))
+    return await transcribe(session, in_chunks(audio))
+
+
+async def in_chunks(audio: bytes) -> AsyncIterator[bytes]:
+    """Yield audio in 100 ms chunks, as fast as the session takes them."""
+    for chunk in chunks(audio, 3200):
+        yield chunk
 
 
 async def test_general_model_without_vocabulary(engine_client: RealtimeClient) -> None:
@@ -248,11 +252,9 @@ async def test_utterances_and_end_of_utterance(engine_client: RealtimeClient) ->
         language="en", additional_vocab=_vocab(), end_of_utterance_silence_trigger=0.5
     )
     first, second = COMMANDS[0], COMMANDS[2]
-    async with engine_client.session(config, AudioFormat()) as session:
-        for chunk in chunks(spoken(first) + spoken(second), 3200):
-            await session.send_audio(chunk)
-        text = await session.finish()
-        events = [event async for event in session.events()]
+    session = engine_client.session(config, AudioFormat())
+    events = await collect(session, in_chunks(spoken(first) + spoken(second)))
+    text = session.transcript.final_text
     kinds = [type(event).__name__ for event in events]
     finals = [event for event in events if isinstance(event, FinalTranscript)]
     assert [normalised(final.text) for final in finals] == [first, second]
@@ -265,13 +267,20 @@ async def test_force_end_of_utterance(engine_client: RealtimeClient) -> None:
     config = TranscriptionConfig(language="en", additional_vocab=_vocab())
     command = COMMANDS[3]
     words = spoken(command)[:-16000]  # no pause after the words: no end of speech yet
-    async with engine_client.session(config, AudioFormat()) as session:
-        for chunk in chunks(words, 3200):
-            await session.send_audio(chunk)
+    session = engine_client.session(config, AudioFormat())
+    finalised, release = asyncio.Event(), asyncio.Event()
+
+    async def speaking() -> AsyncIterator[bytes]:
+        async for chunk in in_chunks(words):
+            yield chunk
         session.force_end_of_utterance()
-        async with asyncio.timeout(10):
-            async for event in session.events():
-                if isinstance(event, EndOfUtterance):
-                    break
-        assert normalised(session.transcript.final_text) == command
-        await session.finish()
+        async with asyncio.timeout(10):  # the user goes on (silently) until released
+            await release.wait()
+
+    async with asyncio.timeout(20):
+        async for event in session.transcribe(speaking()):
+            if isinstance(event, EndOfUtterance):
+                finalised.set()
+                assert normalised(session.transcript.final_text) == command
+                release.set()
+    assert finalised.is_set()

@@ -14,13 +14,13 @@ from speechmatics.rt import (
     TranscriptResult,
 )
 
-from tools.speechmatics_server import FakeSpeechmatics
+from tools.speechmatics_server import RealtimeServer
 
 from .common import chunks, speech
 from .conftest import API_KEY
 
 
-async def test_official_sdk_session(fake_speechmatics: FakeSpeechmatics) -> None:
+async def test_official_sdk_session(fake_speechmatics: RealtimeServer) -> None:
     """Test a whole SDK session gets the scripted transcript from the fake server."""
     finals: list[dict[str, Any]] = []
     partials: list[dict[str, Any]] = []

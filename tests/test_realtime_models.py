@@ -18,6 +18,7 @@ from custom_components.speechmatics.realtime import (
     TimeoutStage,
     TranscriptionConfig,
     messages,
+    parse_vocab,
     validate_url,
 )
 from custom_components.speechmatics.realtime.errors import error_for_close_code
@@ -120,15 +121,45 @@ def test_invalid_config_is_refused(kwargs: dict[str, Any], match: str) -> None:
 
 
 def test_audio_format() -> None:
-    """Test byte rates and the refusal of impossible rates."""
-    assert AudioFormat(sample_rate=16000).bytes_per_second == 32000
-    assert (
-        AudioFormat(encoding=AudioEncoding.PCM_F32LE, sample_rate=8000).bytes_per_second
-        == 32000
-    )
-    assert AudioFormat.file().bytes_per_second is None
+    """Test frame sizes in whole samples, and the refusal of impossible rates."""
+    assert AudioFormat(sample_rate=16000).frame_bytes(0.1) == 3200
+    f32 = AudioFormat(encoding=AudioEncoding.PCM_F32LE, sample_rate=8000)
+    assert f32.frame_bytes(0.1) == 3200
+    assert AudioFormat(sample_rate=22050).frame_bytes(0.1) == 4410
+    assert AudioFormat(sample_rate=16000).frame_bytes(0.00001) == 2
+    assert AudioFormat.file().frame_bytes(0.1) == 8192
     with pytest.raises(ValueError, match="sample_rate"):
         AudioFormat(sample_rate=0)
+
+
+@pytest.mark.parametrize(
+    ("line", "vocab"),
+    [
+        ("Zigbee", AdditionalVocab("Zigbee")),
+        ("  Home   Assistant ", AdditionalVocab("Home Assistant")),
+        ("Zigbee: zig bee, zig be", AdditionalVocab("Zigbee", ("zig bee", "zig be"))),
+        ("Nanoleaf:  , nano leaf,", AdditionalVocab("Nanoleaf", ("nano leaf",))),
+        ("   ", None),
+        (": only spellings", None),
+    ],
+)
+def test_vocab_lines(line: str, vocab: AdditionalVocab | None) -> None:
+    """Test the `phrase: sounds like, ...` line format, both ways."""
+    assert AdditionalVocab.parse(line) == vocab
+    if vocab is not None:
+        assert AdditionalVocab.parse(vocab.line) == vocab
+
+
+def test_vocab_lists_the_service_would_cut_are_refused() -> None:
+    """Test phrases over six words and lists over 1000 entries are refused."""
+    assert parse_vocab(["a", "", "b: bee"]) == (
+        AdditionalVocab("a"),
+        AdditionalVocab("b", ("bee",)),
+    )
+    with pytest.raises(ValueError, match="more than 6 words"):
+        parse_vocab(["one two three four five six seven"])
+    with pytest.raises(ValueError, match="at most 1000"):
+        parse_vocab([f"name {index}" for index in range(1001)])
 
 
 @pytest.mark.parametrize(

@@ -9,9 +9,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
+import logging
 from typing import Any
 
 import aiohttp
+from homeassistant.components import stt
 from homeassistant.components.assist_pipeline import (
     PipelineEventType,
     PipelineStage,
@@ -24,8 +26,8 @@ from homeassistant.helpers.aiohttp_client import async_get_clientsession
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.speechmatics import SESSION_OPTIONS
 from custom_components.speechmatics.const import DOMAIN
-from custom_components.speechmatics.data import SESSION_OPTIONS
 from custom_components.speechmatics.health import (
     ISSUE_QUOTA,
     ISSUE_USAGE_LIMIT,
@@ -33,19 +35,21 @@ from custom_components.speechmatics.health import (
 )
 from custom_components.speechmatics.realtime import RealtimeClient, SessionOptions
 from tools.speechmatics_server import (
+    ERROR_CLOSE_CODES,
     Close,
     Drop,
-    FakeSpeechmatics,
     Notify,
+    RealtimeServer,
     SendBinary,
     SendJson,
     SendText,
     Stall,
     Trigger,
+    error,
 )
-from tools.speechmatics_server.server import ERROR_CLOSE_CODES, error
 
 from .common import (
+    ENTITY_ID,
     TEXT,
     Timeline,
     assert_no_session_tasks,
@@ -81,7 +85,7 @@ async def run(hass: HomeAssistant, audio: bytes | None = None) -> Timeline:
 
 
 async def assert_clean_and_recovers(
-    hass: HomeAssistant, fake: FakeSpeechmatics, entry: MockConfigEntry
+    hass: HomeAssistant, fake: RealtimeServer, entry: MockConfigEntry
 ) -> None:
     """Assert nothing is left open, then that the next run succeeds."""
     await fake.wait_closed()
@@ -120,7 +124,7 @@ def reauth_flows(hass: HomeAssistant) -> list[dict[str, Any]]:
 @pytest.mark.parametrize("status", [401, 403, 404, 500])
 async def test_handshake_refused(
     hass: HomeAssistant,
-    fake_speechmatics: FakeSpeechmatics,
+    fake_speechmatics: RealtimeServer,
     setup_integration: MockConfigEntry,
     caplog: pytest.LogCaptureFixture,
     status: int,
@@ -162,7 +166,7 @@ async def test_handshake_refused(
 )
 async def test_network_failures(
     hass: HomeAssistant,
-    fake_speechmatics: FakeSpeechmatics,
+    fake_speechmatics: RealtimeServer,
     setup_integration: MockConfigEntry,
     caplog: pytest.LogCaptureFixture,
     http: aiohttp.ClientSession,
@@ -226,7 +230,7 @@ ERROR_TYPES = [
 @pytest.mark.parametrize("close_code", [True, False], ids=["close_code", "plain_close"])
 async def test_service_errors(
     hass: HomeAssistant,
-    fake_speechmatics: FakeSpeechmatics,
+    fake_speechmatics: RealtimeServer,
     setup_integration: MockConfigEntry,
     caplog: pytest.LogCaptureFixture,
     issue_registry: ir.IssueRegistry,
@@ -288,7 +292,7 @@ def test_documented_timeouts() -> None:
 )
 async def test_server_stalls_are_bounded(
     hass: HomeAssistant,
-    fake_speechmatics: FakeSpeechmatics,
+    fake_speechmatics: RealtimeServer,
     setup_integration: MockConfigEntry,
     caplog: pytest.LogCaptureFixture,
     stall: str,
@@ -322,12 +326,20 @@ async def test_server_stalls_are_bounded(
             SendBinary(),
             "Speech-to-text with Speechmatics failed: the server sent a binary frame",
         ),
+        (
+            SendText(b'{"message": "\xff"}'),
+            "Speech-to-text with Speechmatics failed: the server sent an invalid frame: Invalid UTF-8 text message",
+        ),
+        (
+            SendText("x" * (4 * 2**20 + 1)),
+            "Speech-to-text with Speechmatics failed: the server sent an invalid frame: Message size",
+        ),
     ],
-    ids=["drop", "close", "malformed_json", "binary_frame"],
+    ids=["drop", "close", "malformed_json", "binary_frame", "not_utf8", "too_large"],
 )
 async def test_broken_stream_is_never_a_truncated_success(
     hass: HomeAssistant,
-    fake_speechmatics: FakeSpeechmatics,
+    fake_speechmatics: RealtimeServer,
     setup_integration: MockConfigEntry,
     caplog: pytest.LogCaptureFixture,
     action: Any,
@@ -340,6 +352,9 @@ async def test_broken_stream_is_never_a_truncated_success(
     assert timeline.transcripts
     assert not any(t["is_final"] for t in timeline.transcripts)
     assert log in caplog.text
+    if "invalid frame" in log:
+        assert "unreachable" not in caplog.text
+        assert setup_integration.runtime_data.health.available
     await assert_clean_and_recovers(hass, fake_speechmatics, setup_integration)
 
 
@@ -355,7 +370,7 @@ async def test_broken_stream_is_never_a_truncated_success(
 )
 async def test_unknown_messages_do_not_fail_the_run(
     hass: HomeAssistant,
-    fake_speechmatics: FakeSpeechmatics,
+    fake_speechmatics: RealtimeServer,
     setup_integration: MockConfigEntry,
     message: dict[str, Any],
 ) -> None:
@@ -369,7 +384,7 @@ async def test_unknown_messages_do_not_fail_the_run(
 
 async def test_duration_limit_ends_like_end_of_stream(
     hass: HomeAssistant,
-    fake_speechmatics: FakeSpeechmatics,
+    fake_speechmatics: RealtimeServer,
     setup_integration: MockConfigEntry,
 ) -> None:
     """Test the duration limit ends the run with what was heard up to it."""
@@ -384,6 +399,102 @@ async def test_duration_limit_ends_like_end_of_stream(
         "is_final": True,
     }
     await assert_clean_and_recovers(hass, fake_speechmatics, setup_integration)
+
+
+@pytest.mark.parametrize("ending", ["end_of_transcript", "duration_limit"])
+async def test_a_transcript_the_server_finished_returns_at_once(
+    hass: HomeAssistant,
+    fake_speechmatics: RealtimeServer,
+    setup_integration: MockConfigEntry,
+    ending: str,
+) -> None:
+    """Test a transcript the service ended while the user still speaks comes at once.
+
+    Home Assistant's stream is still open (its voice detection has not ended it): the
+    run returns the transcript without waiting for it, and reads no more of it.
+    """
+    if ending == "duration_limit":
+        fake_speechmatics.duration_limit_frames = 9
+    else:
+        # "Turn on the" is final by then; the service ends the transcript there.
+        fake_speechmatics.actions[Trigger.frame(9)] = [
+            SendJson({"message": "EndOfTranscript"})
+        ]
+    release = asyncio.Event()
+    timeline, task = await start_run(hass, held_stream(release))
+    async with asyncio.timeout(5):
+        await task
+    assert not release.is_set()
+    assert outcome(timeline) == "Turn on the"
+    assert timeline.transcripts[-1]["is_final"]
+    await fake_speechmatics.wait_closed()
+    assert len(fake_speechmatics.sessions[-1].audio) == 32000
+    release.set()
+    await assert_clean_and_recovers(hass, fake_speechmatics, setup_integration)
+
+
+async def test_audio_is_held_back_while_the_service_is_slow_to_start(
+    hass: HomeAssistant,
+    fake_speechmatics: RealtimeServer,
+    setup_integration: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Test a fast source (the HTTP STT API) is not read into memory before the start.
+
+    At most a window of audio is kept, then the source waits; a start that never comes
+    fails the run at the start timeout.
+    """
+    options = replace(SESSION_OPTIONS, start_timeout=0.5, max_unacked_frames=4)
+    use_client(
+        setup_integration, async_get_clientsession(hass), fake_speechmatics.url, options
+    )
+    fake_speechmatics.actions[Trigger.START] = [Stall()]
+    read = 0
+
+    async def endless() -> AsyncIterator[bytes]:
+        nonlocal read
+        for chunk in chunks(speech(60.0)):
+            read += len(chunk)
+            yield chunk
+
+    entity = stt.async_get_speech_to_text_entity(hass, ENTITY_ID)
+    assert entity is not None
+    result = await entity.async_process_audio_stream(metadata(), endless())
+    assert result == stt.SpeechResult(None, stt.SpeechResultState.ERROR)
+    assert "No answer from the server within 0.5 s (start)" in caplog.text
+    assert read <= 4 * 3200 + 320  # the window, and the chunk that passed it
+    use_client(
+        setup_integration,
+        async_get_clientsession(hass),
+        fake_speechmatics.url,
+        SESSION_OPTIONS,
+    )
+    await assert_clean_and_recovers(hass, fake_speechmatics, setup_integration)
+
+
+async def test_the_api_key_never_reaches_the_log(
+    hass: HomeAssistant,
+    fake_speechmatics: RealtimeServer,
+    setup_integration: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Test refused handshakes log no trace of the key, at debug level, tracebacks included."""
+    caplog.set_level(logging.DEBUG)
+    for status in (401, 403):
+        fake_speechmatics.http_status = status
+        assert outcome(await run(hass)) == FAILED
+    assert setup_integration.runtime_data.health.last_error is not None
+    for status, state in (
+        (403, ConfigEntryState.SETUP_RETRY),
+        (401, ConfigEntryState.SETUP_ERROR),
+    ):
+        fake_speechmatics.http_status = status
+        assert not await hass.config_entries.async_reload(setup_integration.entry_id)
+        await hass.async_block_till_done()
+        assert setup_integration.state is state
+    assert "HTTP 401" in caplog.text
+    assert "Bearer" not in caplog.text
+    assert API_KEY not in caplog.text
 
 
 async def held_stream(release: asyncio.Event) -> AsyncIterator[bytes]:
@@ -412,7 +523,7 @@ async def start_run(
     return timeline, task
 
 
-STAGES: dict[str, Callable[[FakeSpeechmatics, asyncio.Event], None]] = {
+STAGES: dict[str, Callable[[RealtimeServer, asyncio.Event], None]] = {
     "connecting": lambda fake, reached: fake.actions.__setitem__(
         Trigger.START, [Notify(reached), Stall()]
     ),
@@ -431,7 +542,7 @@ STAGES: dict[str, Callable[[FakeSpeechmatics, asyncio.Event], None]] = {
 )
 async def test_interrupted_runs_close_everything(
     hass: HomeAssistant,
-    fake_speechmatics: FakeSpeechmatics,
+    fake_speechmatics: RealtimeServer,
     setup_integration: MockConfigEntry,
     caplog: pytest.LogCaptureFixture,
     stage: str,
@@ -481,7 +592,7 @@ async def _finite(audio: bytes) -> AsyncIterator[bytes]:
 @pytest.mark.parametrize("expected_lingering_timers", [True])
 async def test_home_assistant_stopping_ends_the_run(
     hass: HomeAssistant,
-    fake_speechmatics: FakeSpeechmatics,
+    fake_speechmatics: RealtimeServer,
     setup_integration: MockConfigEntry,
 ) -> None:
     """Test stopping Home Assistant during a run closes the session and ends the run."""
@@ -501,7 +612,7 @@ async def test_home_assistant_stopping_ends_the_run(
 
 async def test_invalid_key_starts_reauth_once(
     hass: HomeAssistant,
-    fake_speechmatics: FakeSpeechmatics,
+    fake_speechmatics: RealtimeServer,
     setup_integration: MockConfigEntry,
 ) -> None:
     """Test repeated runs with a rejected key start one reauthentication, not one each."""
@@ -517,7 +628,7 @@ async def test_invalid_key_starts_reauth_once(
 )
 async def test_plan_limits_raise_a_repair_issue_until_a_session_succeeds(
     hass: HomeAssistant,
-    fake_speechmatics: FakeSpeechmatics,
+    fake_speechmatics: RealtimeServer,
     setup_integration: MockConfigEntry,
     issue_registry: ir.IssueRegistry,
     error_type: str,
@@ -564,7 +675,7 @@ async def test_repair_issue_from_before_a_restart_clears_on_success(
 
 async def test_unreachable_is_logged_once_and_back_once(
     hass: HomeAssistant,
-    fake_speechmatics: FakeSpeechmatics,
+    fake_speechmatics: RealtimeServer,
     setup_integration: MockConfigEntry,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -582,7 +693,7 @@ async def test_unreachable_is_logged_once_and_back_once(
 
 async def test_audio_stream_raising_mid_run(
     hass: HomeAssistant,
-    fake_speechmatics: FakeSpeechmatics,
+    fake_speechmatics: RealtimeServer,
     setup_integration: MockConfigEntry,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -607,7 +718,7 @@ async def test_audio_stream_raising_mid_run(
 
 async def test_audio_stream_without_audio(
     hass: HomeAssistant,
-    fake_speechmatics: FakeSpeechmatics,
+    fake_speechmatics: RealtimeServer,
     setup_integration: MockConfigEntry,
 ) -> None:
     """Test a stream with no audio at all opens no session and recognises nothing."""

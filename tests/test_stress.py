@@ -19,17 +19,18 @@ from homeassistant.components.assist_pipeline import (
     async_pipeline_from_audio_stream,
 )
 from homeassistant.core import Context, HomeAssistant
+from homeassistant.helpers.aiohttp_client import MAXIMUM_CONNECTIONS_PER_HOST
 import pytest
 
 from tools.speechmatics_server import (
     Drop,
     EncodedRecognizer,
-    FakeSpeechmatics,
+    RealtimeServer,
     SendJson,
     SendText,
     encode_words,
+    error,
 )
-from tools.speechmatics_server.server import error
 
 from .common import TEXT, Timeline, assert_no_session_tasks, chunks, metadata, speech
 from .test_reliability import outcome
@@ -79,7 +80,7 @@ async def run_once(
 
 
 async def test_fifty_runs_at_once(
-    hass: HomeAssistant, fake_speechmatics: FakeSpeechmatics
+    hass: HomeAssistant, fake_speechmatics: RealtimeServer
 ) -> None:
     """Test 50 real-time runs at once each get their own transcript, none waiting on another."""
     fake_speechmatics.recognizer = lambda _start: EncodedRecognizer(VOCABULARY)
@@ -106,6 +107,43 @@ async def test_fifty_runs_at_once(
         assert text in finals
     await fake_speechmatics.wait_closed()
     await assert_no_session_tasks()
+
+
+async def held(release: asyncio.Event) -> AsyncIterator[bytes]:
+    """Stream a second of audio, then hold the stream open like a user still speaking."""
+    for chunk in chunks(speech(1.0)):
+        yield chunk
+    async with asyncio.timeout(30):
+        await release.wait()
+
+
+async def test_more_runs_than_the_connection_pool_allows(
+    hass: HomeAssistant,
+    fake_speechmatics: RealtimeServer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Test the run past Home Assistant's 100 connections per host fails clearly, at once.
+
+    It must not wait for a connection and then be reported as an outage: the service
+    is reachable, the runs already open go on, and the next run after them works.
+    """
+    release = asyncio.Event()
+    runs = [
+        asyncio.create_task(run_once(hass, held(release)))
+        for _ in range(MAXIMUM_CONNECTIONS_PER_HOST)
+    ]
+    await fake_speechmatics.wait_open(MAXIMUM_CONNECTIONS_PER_HOST, seconds=30)
+    async with asyncio.timeout(2):  # at once: not after the 5 s connect timeout
+        assert outcome(await run_once(hass, paced(speech(0.5)))) == "stt-stream-failed"
+    assert "too many sessions at once: 100 are open already" in caplog.text
+    assert "unreachable" not in caplog.text
+    release.set()
+    assert [outcome(timeline) for timeline in await asyncio.gather(*runs)] == [
+        TEXT
+    ] * MAXIMUM_CONNECTIONS_PER_HOST
+    await fake_speechmatics.wait_closed(seconds=30)
+    await assert_no_session_tasks()
+    assert outcome(await run_once(hass, paced(speech(2.0)))) == TEXT
 
 
 FAULTS = [
@@ -143,7 +181,7 @@ def open_files() -> int:
 
 async def test_two_thousand_sessions_in_a_row(
     hass: HomeAssistant,
-    fake_speechmatics: FakeSpeechmatics,
+    fake_speechmatics: RealtimeServer,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Test sessions with faults mixed in leak no socket, task or memory."""

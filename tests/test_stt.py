@@ -24,8 +24,7 @@ from custom_components.speechmatics.const import (
     LANGUAGES,
     SpeechmaticsLanguage,
 )
-from tools.speechmatics_server import Drop, FakeSpeechmatics, Trigger
-from tools.speechmatics_server.server import error, scripted
+from tools.speechmatics_server import Drop, RealtimeServer, Trigger, error, scripted
 
 from .common import (
     ENTITY_ID,
@@ -44,7 +43,7 @@ PartialSpeechResult = getattr(stt, "PartialSpeechResult", None)
 
 @pytest.mark.usefixtures("pipeline")
 async def test_pipeline_transcribes_while_streaming(
-    hass: HomeAssistant, fake_speechmatics: FakeSpeechmatics
+    hass: HomeAssistant, fake_speechmatics: RealtimeServer
 ) -> None:
     """Test a pipeline run: partial events while streaming, then the final text."""
     timeline = Timeline(hass)
@@ -122,7 +121,7 @@ async def test_pipeline_transcribes_while_streaming(
 )
 async def test_pipeline_language_mapping(
     hass: HomeAssistant,
-    fake_speechmatics: FakeSpeechmatics,
+    fake_speechmatics: RealtimeServer,
     tag: str,
     code: str,
     locale: str | None,
@@ -185,7 +184,7 @@ async def test_every_language_passes_check_metadata(hass: HomeAssistant) -> None
 
 @pytest.mark.usefixtures("setup_integration")
 async def test_other_sample_rates_are_sent_as_raw(
-    hass: HomeAssistant, fake_speechmatics: FakeSpeechmatics
+    hass: HomeAssistant, fake_speechmatics: RealtimeServer
 ) -> None:
     """Test 8 kHz audio is declared at 8 kHz."""
     entity = stt.async_get_speech_to_text_entity(hass, ENTITY_ID)
@@ -201,7 +200,7 @@ async def test_other_sample_rates_are_sent_as_raw(
 @pytest.mark.usefixtures("setup_integration")
 async def test_http_api_wav_header_is_stripped(
     hass: HomeAssistant,
-    fake_speechmatics: FakeSpeechmatics,
+    fake_speechmatics: RealtimeServer,
     hass_client: ClientSessionGenerator,
 ) -> None:
     """Test a WAV file posted to the STT HTTP API is sent as its raw samples."""
@@ -227,7 +226,7 @@ async def test_http_api_wav_header_is_stripped(
 
 @pytest.mark.usefixtures("setup_integration")
 async def test_ogg_opus_is_sent_as_a_file(
-    hass: HomeAssistant, fake_speechmatics: FakeSpeechmatics
+    hass: HomeAssistant, fake_speechmatics: RealtimeServer
 ) -> None:
     """Test OGG/Opus is passed through for Speechmatics to decode."""
     entity = stt.async_get_speech_to_text_entity(hass, ENTITY_ID)
@@ -256,7 +255,7 @@ async def test_ogg_opus_is_sent_as_a_file(
 )
 async def test_unsupported_wav_is_an_error(
     hass: HomeAssistant,
-    fake_speechmatics: FakeSpeechmatics,
+    fake_speechmatics: RealtimeServer,
     audio: bytes,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -272,7 +271,7 @@ async def test_unsupported_wav_is_an_error(
 
 @pytest.mark.usefixtures("setup_integration")
 async def test_empty_stream_opens_no_session(
-    hass: HomeAssistant, fake_speechmatics: FakeSpeechmatics
+    hass: HomeAssistant, fake_speechmatics: RealtimeServer
 ) -> None:
     """Test a stream that ends without audio returns no text and costs no session."""
     sessions = len(fake_speechmatics.sessions)
@@ -286,7 +285,7 @@ async def test_empty_stream_opens_no_session(
 @pytest.mark.usefixtures("setup_integration")
 async def test_options_apply_to_the_next_session(
     hass: HomeAssistant,
-    fake_speechmatics: FakeSpeechmatics,
+    fake_speechmatics: RealtimeServer,
     setup_integration: MockConfigEntry,
 ) -> None:
     """Test changed options reach the next StartRecognition without a reload."""
@@ -356,7 +355,7 @@ async def test_progress_yields_partials_then_one_result(hass: HomeAssistant) -> 
 
 @pytest.mark.usefixtures("pipeline")
 async def test_rejected_key_during_use_starts_reauth(
-    hass: HomeAssistant, fake_speechmatics: FakeSpeechmatics
+    hass: HomeAssistant, fake_speechmatics: RealtimeServer
 ) -> None:
     """Test a key rejected during a run fails the run and starts reauthentication."""
     fake_speechmatics.api_key = "rotated"
@@ -372,7 +371,7 @@ async def test_rejected_key_during_use_starts_reauth(
 @pytest.mark.usefixtures("pipeline")
 async def test_dropped_connection_is_not_a_truncated_success(
     hass: HomeAssistant,
-    fake_speechmatics: FakeSpeechmatics,
+    fake_speechmatics: RealtimeServer,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Test a connection lost after some finals fails the run; no event claims is_final."""
@@ -390,7 +389,7 @@ async def test_dropped_connection_is_not_a_truncated_success(
 
 @pytest.mark.usefixtures("pipeline")
 async def test_service_error_mid_stream(
-    hass: HomeAssistant, fake_speechmatics: FakeSpeechmatics
+    hass: HomeAssistant, fake_speechmatics: RealtimeServer
 ) -> None:
     """Test a service Error fails the run cleanly and the next run works."""
     fake_speechmatics.actions[Trigger.frame(3)] = error("job_error")
@@ -408,7 +407,7 @@ async def test_service_error_mid_stream(
 @pytest.mark.usefixtures("setup_integration")
 async def test_failing_audio_stream(
     hass: HomeAssistant,
-    fake_speechmatics: FakeSpeechmatics,
+    fake_speechmatics: RealtimeServer,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Test Home Assistant's audio stream raising fails the run and closes the session."""
@@ -430,7 +429,7 @@ async def test_failing_audio_stream(
 
 @pytest.mark.usefixtures("setup_integration")
 async def test_empty_transcript(
-    hass: HomeAssistant, fake_speechmatics: FakeSpeechmatics
+    hass: HomeAssistant, fake_speechmatics: RealtimeServer
 ) -> None:
     """Test silence comes back as an empty successful transcript."""
     fake_speechmatics.recognizer = scripted("")
@@ -445,7 +444,7 @@ async def test_empty_transcript(
 @pytest.mark.usefixtures("setup_integration")
 async def test_stream_failing_before_audio(
     hass: HomeAssistant,
-    fake_speechmatics: FakeSpeechmatics,
+    fake_speechmatics: RealtimeServer,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Test a stream that fails before any audio is an error without a session."""

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from tools.speechmatics_server import FakeSpeechmatics
+from tools.speechmatics_server import RealtimeServer
 
 from .common import wav_file
 from .spoken import normalised, spoken
@@ -50,7 +50,7 @@ def _finals(out: str) -> list[str]:
     ]
 
 
-async def test_file(local_engine: FakeSpeechmatics, tmp_path: Path) -> None:
+async def test_file(local_engine: RealtimeServer, tmp_path: Path) -> None:
     """Test a WAV file is transcribed with partials, then finals, and a clean exit."""
     path = tmp_path / "command.wav"
     path.write_bytes(wav_file(spoken(COMMAND)))
@@ -64,7 +64,7 @@ async def test_file(local_engine: FakeSpeechmatics, tmp_path: Path) -> None:
 
 
 async def test_microphone_until_ctrl_c(
-    local_engine: FakeSpeechmatics, tmp_path: Path
+    local_engine: RealtimeServer, tmp_path: Path
 ) -> None:
     """Test the microphone path: PortAudio reads an ALSA device fed from a file."""
     raw = tmp_path / "microphone.raw"
@@ -123,7 +123,7 @@ async def test_usage_errors(
 
 
 async def test_wrong_key_and_unreachable(
-    local_engine: FakeSpeechmatics, tmp_path: Path
+    local_engine: RealtimeServer, tmp_path: Path
 ) -> None:
     """Test a rejected key and an unreachable server each get one line and exit code 1."""
     local_engine.api_key = "the right key"

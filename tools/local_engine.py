@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 
-from tools.speechmatics_server import FakeSpeechmatics
+from tools.speechmatics_server import RealtimeServer
 from tools.speechmatics_server.sphinx import SphinxRecognizer, pronunciations
 
 LANGUAGES = frozenset({"en"})
@@ -22,9 +22,9 @@ LANGUAGES = frozenset({"en"})
 
 def engine(
     host: str = "127.0.0.1", port: int = 0, api_key: str | None = None
-) -> FakeSpeechmatics:
+) -> RealtimeServer:
     """Return the local engine's server (start it with `async with`)."""
-    server = FakeSpeechmatics(
+    server = RealtimeServer(
         api_key=api_key,
         recognizer=SphinxRecognizer,
         languages=LANGUAGES,

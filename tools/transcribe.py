@@ -21,9 +21,7 @@ import wave
 
 import aiohttp
 
-from custom_components.speechmatics.config_flow import parse_vocab
 from custom_components.speechmatics.const import DEFAULT_MAX_DELAY, DEFAULT_MODEL
-from custom_components.speechmatics.data import vocab_from_options
 from custom_components.speechmatics.realtime import (
     REGION_URLS,
     AudioFormat,
@@ -32,6 +30,7 @@ from custom_components.speechmatics.realtime import (
     RealtimeClient,
     SpeechmaticsError,
     TranscriptionConfig,
+    parse_vocab,
     validate_url,
 )
 
@@ -56,10 +55,14 @@ def read_wav(path: str) -> tuple[int, bytes]:
         raise UsageError(msg) from err
 
 
-async def in_chunks(samples: bytes, rate: int) -> AsyncIterator[bytes]:
-    """Yield audio in 100 ms chunks."""
+async def in_chunks(
+    samples: bytes, rate: int, stop: asyncio.Event
+) -> AsyncIterator[bytes]:
+    """Yield audio in 100 ms chunks until the end or until stop is set."""
     step = rate // 10 * 2
     for start in range(0, len(samples), step):
+        if stop.is_set():
+            return
         yield samples[start : start + step]
 
 
@@ -112,18 +115,17 @@ async def transcribe(arguments: argparse.Namespace, stop: asyncio.Event) -> None
         msg = "set SPEECHMATICS_API_KEY, or give --url of another server"
         raise UsageError(msg)
     try:
-        vocab = vocab_from_options(parse_vocab(arguments.vocab))
+        vocab = parse_vocab(arguments.vocab)
     except ValueError as err:
         msg = f"invalid --vocab entry: {err}"
         raise UsageError(msg) from err
     async with contextlib.AsyncExitStack() as stack:
         if arguments.file:
             rate, samples = read_wav(arguments.file)
-            audio = in_chunks(samples, rate)
+            audio = in_chunks(samples, rate, stop)
         else:
             rate = RATE
             audio = await stack.enter_async_context(microphone(stop))
-        await stack.enter_async_context(contextlib.aclosing(audio))
         config = TranscriptionConfig(
             language=arguments.language,
             model=arguments.model,
@@ -131,30 +133,16 @@ async def transcribe(arguments: argparse.Namespace, stop: asyncio.Event) -> None
             enable_partials=not arguments.no_partials,
             additional_vocab=vocab,
         )
-        async with aiohttp.ClientSession() as http:
-            client = RealtimeClient(http, api_key, url, sdk_id="speechmatics-ha-cli")
-            async with client.session(config, AudioFormat(sample_rate=rate)) as session:
-                printer = asyncio.create_task(_print_events(session.events()))
-                try:
-                    async for chunk in audio:
-                        await session.send_audio(chunk)
-                        if stop.is_set():
-                            break
-                    await session.finish()
-                    await printer
-                finally:
-                    printer.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await printer
-
-
-async def _print_events(events: AsyncIterator[object]) -> None:
-    """Print partials and finals as they arrive."""
-    async for event in events:
-        if isinstance(event, PartialTranscript) and event.text:
-            print(f"[Partial]: {event.text}", flush=True)
-        elif isinstance(event, FinalTranscript) and event.text.strip():
-            print(f"[Final]: {event.text.strip()}", flush=True)
+        http = await stack.enter_async_context(aiohttp.ClientSession())
+        client = RealtimeClient(http, api_key, url, sdk_id="speechmatics-ha-cli")
+        session = client.session(config, AudioFormat(sample_rate=rate))
+        async with contextlib.aclosing(session.transcribe(audio)) as events:
+            async for event in events:
+                if isinstance(event, PartialTranscript) and event.text:
+                    print(f"[Partial]: {event.text}", flush=True)
+                elif isinstance(event, FinalTranscript) and event.text.strip():
+                    print(f"[Final]: {event.text.strip()}", flush=True)
+        await client.close()
 
 
 async def run(arguments: argparse.Namespace) -> int:

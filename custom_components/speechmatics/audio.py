@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator
 from dataclasses import dataclass
 import struct
 
 from homeassistant.components.stt import AudioCodecs, AudioFormats, SpeechMetadata
 
-from .realtime import AudioFormat
+from .realtime import AudioFormat, AudioSourceError
 
 _MAX_WAV_HEADER = 65536
 _WAVE_FORMAT_PCM = 1
@@ -73,14 +73,53 @@ def _checked(fmt: tuple[int, int, int, int], data_offset: int) -> WavHeader:
     return WavHeader(rate, channels, bits, data_offset)
 
 
-async def async_read_start(
+async def async_open_audio(
+    metadata: SpeechMetadata, stream: AsyncIterable[bytes]
+) -> tuple[AudioFormat, AsyncGenerator[bytes]] | None:
+    """Read the start of the stream; return its format and its audio from the first sample.
+
+    None when the stream ends without audio. A WAV header (the HTTP STT API sends one)
+    is parsed and stripped; OGG/Opus is sent as a file for Speechmatics to decode.
+    Closing the returned audio closes the stream; without audio, or when reading fails
+    (UnsupportedAudioError, AudioSourceError), it is closed here.
+    """
+    chunks = aiter(stream)
+    try:
+        start = await _read_start(metadata, chunks)
+    except UnsupportedAudioError:
+        await _aclose(chunks)
+        raise
+    except Exception as err:
+        await _aclose(chunks)
+        msg = f"the audio stream failed: {err!r}"
+        raise AudioSourceError(msg) from err
+    if start is None:
+        await _aclose(chunks)
+        return None
+    audio_format, head = start
+    return audio_format, _audio(head, chunks)
+
+
+async def _audio(head: bytes, chunks: AsyncIterator[bytes]) -> AsyncGenerator[bytes]:
+    """Yield the samples read so far, then the rest of the stream; close it at the end."""
+    try:
+        yield head
+        async for chunk in chunks:
+            yield chunk
+    finally:
+        await _aclose(chunks)
+
+
+async def _aclose(chunks: AsyncIterator[bytes]) -> None:
+    """Close a stream that can be closed."""
+    if isinstance(chunks, AsyncGenerator):
+        await chunks.aclose()
+
+
+async def _read_start(
     metadata: SpeechMetadata, chunks: AsyncIterator[bytes]
 ) -> tuple[AudioFormat, bytes] | None:
-    """Read the first audio; return its format and the samples read so far.
-
-    None when the stream ends without audio. A WAV header (the HTTP STT API sends
-    one) is parsed and stripped; OGG/Opus is sent as a file for Speechmatics to decode.
-    """
+    """Read until the format is known; return it and the samples read so far."""
     if metadata.format is AudioFormats.OGG or metadata.codec is AudioCodecs.OPUS:
         async for chunk in chunks:
             if chunk:

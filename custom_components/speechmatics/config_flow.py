@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-import logging
 from typing import Any, override
 
 from homeassistant.config_entries import (
@@ -14,7 +13,6 @@ from homeassistant.config_entries import (
 )
 from homeassistant.const import CONF_API_KEY, CONF_URL
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.data_entry_flow import AbortFlow
 from homeassistant.helpers.selector import (
     BooleanSelector,
     NumberSelector,
@@ -30,14 +28,13 @@ from homeassistant.helpers.selector import (
 import probatio
 from yarl import URL
 
+from . import async_create_client
 from .const import (
     CONF_ADDITIONAL_VOCAB,
-    CONF_CONTENT,
     CONF_ENABLE_PARTIALS,
     CONF_ENDPOINT,
     CONF_MAX_DELAY,
     CONF_MODEL,
-    CONF_SOUNDS_LIKE,
     DEFAULT_ENABLE_PARTIALS,
     DEFAULT_MAX_DELAY,
     DEFAULT_MODEL,
@@ -45,21 +42,9 @@ from .const import (
     ENDPOINT_CUSTOM,
     MODELS,
 )
-from .data import async_create_validated_client
-from .realtime import (
-    REGION_URLS,
-    AuthenticationError,
-    NotAllowed,
-    SpeechmaticsError,
-    UsageLimitExceeded,
-    validate_url,
-)
-from .realtime.models import MAX_ADDITIONAL_VOCAB
-
-_LOGGER = logging.getLogger(__name__)
-
-# The service drops vocabulary entries longer than this (validation_warning).
-_MAX_VOCAB_WORDS = 6
+from .health import form_error
+from .options import vocab_from_options, vocab_to_options
+from .realtime import REGION_URLS, parse_vocab, validate_url
 
 _ENDPOINT_SELECTOR = SelectSelector(
     SelectSelectorConfig(
@@ -135,47 +120,11 @@ def title_for(url: str) -> str:
 async def _async_errors(hass: HomeAssistant, data: Mapping[str, Any]) -> dict[str, str]:
     """Open a Realtime session with the key and URL; return the form errors."""
     try:
-        await async_create_validated_client(hass, data)
-    except AuthenticationError, NotAllowed:
-        return {"base": "invalid_auth"}
-    except UsageLimitExceeded:
-        return {"base": "usage_limit"}
-    except SpeechmaticsError as err:
-        _LOGGER.debug("Validation of %s failed: %s", data[CONF_URL], err)
-        return {"base": "cannot_connect"}
-    except Exception:
-        _LOGGER.exception("Unexpected error while validating Speechmatics")
-        return {"base": "unknown"}
+        client = await async_create_client(hass, data)
+        await client.verify()
+    except Exception as err:  # noqa: BLE001  # every failure is a form error
+        return {"base": form_error(err)}
     return {}
-
-
-def parse_vocab(lines: list[str]) -> list[dict[str, Any]]:
-    """Parse `phrase` or `phrase: sounds like, sounds like` lines; raise ValueError."""
-    entries: list[dict[str, Any]] = []
-    for line in lines:
-        content, _, spellings = line.partition(":")
-        content = " ".join(content.split())
-        if not content:
-            continue
-        if len(content.split()) > _MAX_VOCAB_WORDS:
-            raise ValueError(content)
-        entry: dict[str, Any] = {CONF_CONTENT: content}
-        if sounds_like := [s.strip() for s in spellings.split(",") if s.strip()]:
-            entry[CONF_SOUNDS_LIKE] = sounds_like
-        entries.append(entry)
-    if len(entries) > MAX_ADDITIONAL_VOCAB:
-        raise ValueError(str(len(entries)))
-    return entries
-
-
-def format_vocab(entries: list[Mapping[str, Any]]) -> list[str]:
-    """Return vocabulary entries as the lines the options form shows."""
-    return [
-        f"{entry[CONF_CONTENT]}: {', '.join(entry[CONF_SOUNDS_LIKE])}"
-        if entry.get(CONF_SOUNDS_LIKE)
-        else entry[CONF_CONTENT]
-        for entry in entries
-    ]
 
 
 class SpeechmaticsConfigFlow(ConfigFlow, domain=DOMAIN):
@@ -190,19 +139,8 @@ class SpeechmaticsConfigFlow(ConfigFlow, domain=DOMAIN):
         """Return the options flow."""
         return SpeechmaticsOptionsFlow()
 
-    def _abort_if_configured(
-        self, data: dict[str, Any], entry: ConfigEntry | None
-    ) -> None:
-        """Abort when another entry has the same key and endpoint."""
-        for other in self._async_current_entries(include_ignore=False):
-            if other is not entry and all(
-                other.data.get(key) == value for key, value in data.items()
-            ):
-                reason = "already_configured"
-                raise AbortFlow(reason)
-
     async def _async_validate_input(
-        self, user_input: dict[str, Any], entry: ConfigEntry | None
+        self, user_input: dict[str, Any]
     ) -> tuple[dict[str, Any] | None, dict[str, str]]:
         """Return the entry data the form describes once proven, or the form errors."""
         try:
@@ -210,7 +148,7 @@ class SpeechmaticsConfigFlow(ConfigFlow, domain=DOMAIN):
         except ValueError:
             return None, {CONF_URL: "invalid_url"}
         data = {CONF_API_KEY: user_input.get(CONF_API_KEY, ""), CONF_URL: url}
-        self._abort_if_configured(data, entry)
+        self._async_abort_entries_match(data)
         if errors := await _async_errors(self.hass, data):
             return None, errors
         return data, {}
@@ -236,7 +174,7 @@ class SpeechmaticsConfigFlow(ConfigFlow, domain=DOMAIN):
         """Ask for the API key and the endpoint, and prove they work."""
         errors: dict[str, str] = {}
         if user_input is not None:
-            data, errors = await self._async_validate_input(user_input, None)
+            data, errors = await self._async_validate_input(user_input)
             if data is not None:
                 return self.async_create_entry(
                     title=title_for(data[CONF_URL]), data=data
@@ -250,7 +188,7 @@ class SpeechmaticsConfigFlow(ConfigFlow, domain=DOMAIN):
         entry = self._get_reconfigure_entry()
         errors: dict[str, str] = {}
         if user_input is not None:
-            data, errors = await self._async_validate_input(user_input, entry)
+            data, errors = await self._async_validate_input(user_input)
             if data is not None:
                 return self.async_update_reload_and_abort(
                     entry, title=title_for(data[CONF_URL]), data_updates=data
@@ -297,7 +235,7 @@ class SpeechmaticsOptionsFlow(OptionsFlow):
                 errors[CONF_ADDITIONAL_VOCAB] = "invalid_vocab"
             else:
                 return self.async_create_entry(
-                    data={**user_input, CONF_ADDITIONAL_VOCAB: vocab}
+                    data={**user_input, CONF_ADDITIONAL_VOCAB: vocab_to_options(vocab)}
                 )
         options = self.config_entry.options
         suggested = user_input or {
@@ -306,7 +244,10 @@ class SpeechmaticsOptionsFlow(OptionsFlow):
             CONF_ENABLE_PARTIALS: options.get(
                 CONF_ENABLE_PARTIALS, DEFAULT_ENABLE_PARTIALS
             ),
-            CONF_ADDITIONAL_VOCAB: format_vocab(options.get(CONF_ADDITIONAL_VOCAB, [])),
+            CONF_ADDITIONAL_VOCAB: [
+                entry.line
+                for entry in vocab_from_options(options.get(CONF_ADDITIONAL_VOCAB, []))
+            ],
         }
         return self.async_show_form(
             step_id="init",

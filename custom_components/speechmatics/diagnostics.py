@@ -25,7 +25,7 @@ async def async_get_config_entry_diagnostics(
             "options": repr(data.client.options),
         },
         "sessions": data.sessions,
-        "active_sessions": len(data.active_sessions),
+        "active_sessions": data.client.open_sessions,
         "available": data.health.available,
         "last_error": data.health.last_error,
     }

@@ -1,33 +1,39 @@
-"""What the user sees of failures: reauthentication, repair issues and log lines."""
+"""The one place client errors become what the user sees.
+
+Form errors, setup exceptions, reauthentication, repair issues and the log lines that
+say when the service is away and back.
+"""
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.exceptions import (
+    ConfigEntryAuthFailed,
+    ConfigEntryNotReady,
+    HomeAssistantError,
+)
 from homeassistant.helpers import issue_registry as ir
 
 from .const import DOMAIN
 from .realtime import (
+    AudioSourceError,
     AuthenticationError,
-    CannotConnect,
-    ConnectionClosed,
+    NotAllowed,
     QuotaExceeded,
-    SessionTimeout,
+    SessionClosed,
     SpeechmaticsError,
+    TransportError,
     UsageLimitExceeded,
 )
-
-if TYPE_CHECKING:
-    from .data import SpeechmaticsConfigEntry
 
 _LOGGER = logging.getLogger(__name__)
 
 ISSUE_QUOTA = "quota_exceeded"
 ISSUE_USAGE_LIMIT = "usage_limit_exceeded"
 _ISSUES = {QuotaExceeded: ISSUE_QUOTA, UsageLimitExceeded: ISSUE_USAGE_LIMIT}
-_UNREACHABLE = (CannotConnect, ConnectionClosed, SessionTimeout)
 
 
 def issue_id(kind: str, entry_id: str) -> str:
@@ -35,10 +41,36 @@ def issue_id(kind: str, entry_id: str) -> str:
     return f"{kind}_{entry_id}"
 
 
+def form_error(err: Exception) -> str:
+    """Return the config flow's error key for a failed validation."""
+    if isinstance(err, AuthenticationError | NotAllowed):
+        return "invalid_auth"
+    if isinstance(err, UsageLimitExceeded):
+        return "usage_limit"
+    if isinstance(err, SpeechmaticsError):
+        _LOGGER.debug("Validation failed: %s", err)
+        return "cannot_connect"
+    _LOGGER.error("Unexpected error while validating Speechmatics", exc_info=err)
+    return "unknown"
+
+
+def setup_error(err: SpeechmaticsError) -> HomeAssistantError:
+    """Return the exception that tells Home Assistant why an entry cannot be set up."""
+    if isinstance(err, AuthenticationError):
+        return ConfigEntryAuthFailed(
+            translation_domain=DOMAIN, translation_key="invalid_auth"
+        )
+    return ConfigEntryNotReady(
+        translation_domain=DOMAIN,
+        translation_key="cannot_connect",
+        translation_placeholders={"error": str(err)},
+    )
+
+
 class ServiceHealth:
     """Turn session outcomes into what the user sees, once per change, not per utterance."""
 
-    def __init__(self, hass: HomeAssistant, entry: SpeechmaticsConfigEntry) -> None:
+    def __init__(self, hass: HomeAssistant, entry: ConfigEntry) -> None:
         """Start as reachable, with no repair issue."""
         self._hass = hass
         self._entry = entry
@@ -63,12 +95,18 @@ class ServiceHealth:
 
     @callback
     def record_failure(self, err: SpeechmaticsError) -> None:
-        """Log a failed session and raise what the user can act on."""
+        """Log a failed run and raise what the user can act on."""
         # Log the text, not the exception: a log handler that keeps records (as
         # pytest's does) would otherwise keep the whole failed session alive.
         detail = str(err)
+        if isinstance(err, SessionClosed):
+            _LOGGER.info("Speech-to-text was stopped: %s", detail)
+            return
+        if isinstance(err, AudioSourceError):
+            _LOGGER.error("The audio stream failed: %r", err.__cause__)
+            return
         self.last_error = f"{type(err).__name__}: {detail}"
-        if isinstance(err, _UNREACHABLE):
+        if isinstance(err, TransportError):
             if self.available:
                 _LOGGER.warning("Speechmatics is unreachable: %s", detail)
                 self.available = False

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterable
 from contextlib import aclosing
 import logging
 from typing import override
@@ -23,16 +22,14 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .audio import UnsupportedAudioError, async_read_start
+from .audio import UnsupportedAudioError, async_open_audio
 from .const import DOMAIN, EVENT_TRANSCRIPT, LANGUAGES
-from .data import SpeechmaticsConfigEntry, transcription_config
+from .data import SpeechmaticsConfigEntry
+from .options import transcription_config
 from .realtime import (
-    AudioFormat,
     FinalTranscript,
     PartialTranscript,
-    RealtimeEvent,
     RealtimeSession,
-    SessionClosed,
     SpeechmaticsError,
 )
 
@@ -44,28 +41,6 @@ except ImportError:  # Home Assistant < 2026.11 has no partial results
 _LOGGER = logging.getLogger(__name__)
 
 _ERROR = SpeechResult(None, SpeechResultState.ERROR)
-
-
-class _TextSoFar:
-    """The transcript so far, as partial and final segments change it."""
-
-    def __init__(self) -> None:
-        """Start with no text."""
-        self.text = ""
-
-    def update(self, event: RealtimeEvent) -> bool:
-        """Take an event; return whether the text so far changed."""
-        if (
-            isinstance(event, PartialTranscript | FinalTranscript)
-            and event.text_so_far != self.text
-        ):
-            self.text = event.text_so_far
-            return True
-        return False
-
-
-class AudioStreamError(Exception):
-    """Home Assistant's audio stream failed while the session was running."""
 
 
 async def async_setup_entry(
@@ -140,7 +115,7 @@ class SpeechmaticsSpeechToText(SpeechToTextEntity):
             async for result in results:
                 if isinstance(result, SpeechResult):
                     return result
-        return _ERROR
+        return _ERROR  # pragma: no cover  # _async_transcribe ends with a result
 
     async def async_process_audio_stream_with_progress(
         self, metadata: SpeechMetadata, stream: AsyncIterable[bytes]
@@ -157,141 +132,42 @@ class SpeechmaticsSpeechToText(SpeechToTextEntity):
     async def _async_transcribe(
         self, metadata: SpeechMetadata, stream: AsyncIterable[bytes]
     ) -> AsyncGenerator[str | SpeechResult]:
-        """Stream audio to one Realtime session; yield each new text so far, then the result.
+        """Stream the audio to one Realtime session; yield each new text so far, then the result.
 
         Every failure ends in SpeechResult(None, ERROR) and a log line: nothing raises
         into the pipeline.
         """
-        chunks = aiter(stream)
+        data = self._entry.runtime_data
+        config = transcription_config(self._entry.options, LANGUAGES[metadata.language])
         try:
-            try:
-                start = await async_read_start(metadata, chunks)
-            except UnsupportedAudioError as err:
-                _LOGGER.error("Cannot transcribe this audio: %s", err)
-                yield _ERROR
-                return
-            except Exception as err:  # noqa: BLE001  # the stream is Home Assistant's
-                _LOGGER.error("The audio stream failed: %r", err)
-                yield _ERROR
-                return
-            if start is None:
+            if (audio := await async_open_audio(metadata, stream)) is None:
                 _LOGGER.debug("The audio stream ended without audio")
                 yield SpeechResult("", SpeechResultState.SUCCESS)
                 return
-            async with aclosing(
-                self._async_session(metadata, *start, chunks)
-            ) as results:
-                async for result in results:
-                    yield result
-        finally:
-            if isinstance(chunks, AsyncGenerator):
-                await chunks.aclose()
-
-    async def _async_session(
-        self,
-        metadata: SpeechMetadata,
-        audio_format: AudioFormat,
-        head: bytes,
-        chunks: AsyncIterator[bytes],
-    ) -> AsyncGenerator[str | SpeechResult]:
-        """Run one Realtime session over the audio."""
-        data = self._entry.runtime_data
-        config = transcription_config(self._entry.options, LANGUAGES[metadata.language])
-        data.sessions += 1
-        fired = _TextSoFar()
-
-        def publish(event: RealtimeEvent) -> None:
-            """Fire the transcript event the moment the text so far changes."""
-            if fired.update(event):
-                self._fire(session, fired.text, is_final=False)
-
-        session = data.client.session(config, audio_format, on_event=publish)
-        session.start()
-        data.active_sessions.add(session)
-        try:
-            async with aclosing(self._async_stream(session, head, chunks)) as texts:
-                async for text in texts:
-                    yield text
-        except SessionClosed as err:
-            _LOGGER.info("Speech-to-text was stopped: %s", err)
+            session = data.client.session(config, audio[0])
+            data.sessions += 1
+            text = ""
+            async with aclosing(session.transcribe(audio[1])) as events:
+                async for event in events:
+                    if (
+                        isinstance(event, PartialTranscript | FinalTranscript)
+                        and event.text_so_far != text
+                    ):
+                        text = event.text_so_far
+                        self._fire(session, text, is_final=False)
+                        yield text
+        except UnsupportedAudioError as err:
+            _LOGGER.error("Cannot transcribe this audio: %s", err)
             yield _ERROR
             return
         except SpeechmaticsError as err:
             data.health.record_failure(err)
             yield _ERROR
             return
-        except AudioStreamError as err:
-            _LOGGER.error("The audio stream failed: %r", err.__cause__)
-            yield _ERROR
-            return
-        finally:
-            data.active_sessions.discard(session)
-            if session.complete:
-                # The transcript is in: close the socket once the result is handed over.
-                self.hass.loop.call_soon(self._close_in_background, session)
-            else:
-                await session.close()
         data.health.record_success()
         final = session.transcript.final_text
         self._fire(session, final, is_final=True)
         yield SpeechResult(final, SpeechResultState.SUCCESS)
-
-    async def _async_stream(
-        self, session: RealtimeSession, head: bytes, chunks: AsyncIterator[bytes]
-    ) -> AsyncGenerator[str]:
-        """Upload audio while yielding the text so far, until the transcript ends."""
-        stream_failures: list[Exception] = []
-        upload = asyncio.create_task(
-            self._async_upload(session, head, chunks, stream_failures),
-            name="speechmatics upload",
-        )
-        try:
-            yielded = _TextSoFar()
-            try:
-                async with aclosing(session.events()) as events:
-                    async for event in events:
-                        if yielded.update(event):
-                            yield yielded.text
-            except SpeechmaticsError:
-                if stream_failures:
-                    raise AudioStreamError from stream_failures[0]
-                raise
-            await upload
-        finally:
-            # Done in the usual case: gathering it would cost two turns of the loop.
-            if not upload.done():
-                upload.cancel()
-                await asyncio.wait({upload})
-            if not upload.cancelled():
-                upload.exception()  # seen: the session's error is the one raised
-
-    async def _async_upload(
-        self,
-        session: RealtimeSession,
-        head: bytes,
-        chunks: AsyncIterator[bytes],
-        stream_failures: list[Exception],
-    ) -> None:
-        """Send Home Assistant's audio as it arrives, then end the session's audio."""
-        try:
-            await session.send_audio(head)
-            async for chunk in chunks:
-                await session.send_audio(chunk)
-        except SpeechmaticsError:
-            raise
-        except Exception as err:  # noqa: BLE001  # any failure of the stream ends the run
-            # Without its audio the session cannot end: stop it, which ends the events.
-            stream_failures.append(err)
-            await session.close()
-            return
-        # The transcript is not waited for here: events() brings it, or the failure.
-        await session.end_audio()
-
-    def _close_in_background(self, session: RealtimeSession) -> None:
-        """Close a complete session's socket in a task of the entry's lifetime."""
-        self._entry.async_create_background_task(
-            self.hass, session.close(), "speechmatics close"
-        )
 
     def _fire(self, session: RealtimeSession, text: str, *, is_final: bool) -> None:
         """Fire the transcript event on the bus."""

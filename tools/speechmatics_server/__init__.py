@@ -1,9 +1,28 @@
-"""A Speechmatics Realtime server for tests and development tools, on 127.0.0.1.
+"""A Speechmatics Realtime protocol server for tests and development tools.
 
-It speaks the real protocol (see ../shared/speechmatics/PROTOCOL.md): the recognizer
-behind it is pluggable, a scripted one for tests, a real one for the local engine.
+It speaks the protocol as the service does (the Bearer key, StartRecognition checked,
+Info before RecognitionStarted, acknowledgements, partials and finals, Error messages
+with their close codes), with faults that tests script per trigger (`actions`). The
+recognizer behind it is pluggable: a scripted one for tests, PocketSphinx for the
+local engine.
 """
 
+from .actions import (
+    ERROR_CLOSE_CODES,
+    Action,
+    Close,
+    Delay,
+    Drop,
+    Hold,
+    Notify,
+    Ping,
+    SendBinary,
+    SendJson,
+    SendText,
+    Stall,
+    Trigger,
+    error,
+)
 from .recognizer import (
     EncodedRecognizer,
     Recognizer,
@@ -13,33 +32,20 @@ from .recognizer import (
     tokens,
     transcript_message,
 )
-from .server import (
-    Action,
-    Close,
-    Delay,
-    Drop,
-    FakeSpeechmatics,
-    Hold,
-    Notify,
-    Ping,
-    SendBinary,
-    SendJson,
-    SendText,
-    SessionRecord,
-    Stall,
-    Trigger,
-)
+from .server import RealtimeServer, SessionRecord, scripted
+from .validation import validate_start
 
 __all__ = [
+    "ERROR_CLOSE_CODES",
     "Action",
     "Close",
     "Delay",
     "Drop",
     "EncodedRecognizer",
-    "FakeSpeechmatics",
     "Hold",
     "Notify",
     "Ping",
+    "RealtimeServer",
     "Recognizer",
     "ScriptedRecognizer",
     "SendBinary",
@@ -50,6 +56,9 @@ __all__ = [
     "Trigger",
     "UnsupportedInput",
     "encode_words",
+    "error",
+    "scripted",
     "tokens",
     "transcript_message",
+    "validate_start",
 ]

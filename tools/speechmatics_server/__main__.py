@@ -10,12 +10,12 @@ import argparse
 import asyncio
 import contextlib
 
-from .server import FakeSpeechmatics
+from .server import RealtimeServer
 
 
 async def serve(arguments: argparse.Namespace) -> None:
     """Serve until cancelled."""
-    async with FakeSpeechmatics(
+    async with RealtimeServer(
         api_key=arguments.api_key or None,
         transcript=arguments.transcript,
         port=arguments.port,

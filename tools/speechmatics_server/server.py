@@ -1,169 +1,17 @@
-"""An aiohttp WebSocket server that behaves like the Speechmatics Realtime service."""
+"""An aiohttp WebSocket server that speaks the Speechmatics Realtime protocol."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import StrEnum
-import json
-import time
 from typing import Any, Self
 
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
-from .recognizer import Recognizer, ScriptedRecognizer, UnsupportedInput
-
-# Close codes the service uses after an Error of each type (see PROTOCOL.md).
-ERROR_CLOSE_CODES: dict[str, int] = {
-    "not_authorised": 4001,
-    "not_allowed": 4003,
-    "invalid_model": 4004,
-    "quota_exceeded": 4005,
-    "timelimit_exceeded": 4006,
-    "job_error": 4013,
-    "protocol_error": 1003,
-    "idle_timeout": 1008,
-    "session_timeout": 1008,
-    "unknown_error": 1011,
-}
-_START_KEYS = frozenset(
-    {
-        "message",
-        "audio_format",
-        "transcription_config",
-        "translation_config",
-        "audio_events_config",
-    }
-)
-_TRANSCRIPTION_KEYS = frozenset(
-    {
-        "additional_vocab",
-        "audio_filtering_config",
-        "channel_diarization_labels",
-        "conversation_config",
-        "diarization",
-        "domain",
-        "enable_entities",
-        "enable_partials",
-        "language",
-        "max_delay",
-        "max_delay_mode",
-        "model",
-        "operating_point",
-        "output_locale",
-        "punctuation_overrides",
-        "speaker_diarization_config",
-        "transcript_filtering_config",
-    }
-)
-_ENCODINGS = frozenset({"pcm_s16le", "pcm_f32le", "mulaw"})
-_MODELS = frozenset({"standard", "enhanced"})
-
-
-class Trigger(StrEnum):
-    """Points of a session where scripted actions run."""
-
-    CONNECTED = "connected"
-    START = "start"
-    STARTED = "started"
-    END_OF_STREAM = "end_of_stream"
-
-    @staticmethod
-    def frame(number: int) -> str:
-        """Return the trigger after the given audio frame (1-based) was acknowledged."""
-        return f"frame:{number}"
-
-
-@dataclass(frozen=True)
-class SendJson:
-    """Send a JSON message."""
-
-    message: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class SendText:
-    """Send a raw text frame (for malformed JSON)."""
-
-    text: str
-
-
-@dataclass(frozen=True)
-class SendBinary:
-    """Send a binary frame, which the service never does."""
-
-    data: bytes = b"\x00\x01"
-
-
-@dataclass(frozen=True)
-class Close:
-    """Close the WebSocket with a close code."""
-
-    code: int = 1000
-
-
-@dataclass(frozen=True)
-class Drop:
-    """Cut the TCP connection without a close frame."""
-
-
-@dataclass(frozen=True)
-class Stall:
-    """Stop answering: read what the client sends, never reply again."""
-
-
-@dataclass(frozen=True)
-class Ping:
-    """Send a WebSocket ping; the client must answer with a pong."""
-
-
-@dataclass(frozen=True)
-class Notify:
-    """Set an event, so a test knows the session got this far."""
-
-    event: asyncio.Event
-
-
-@dataclass(frozen=True)
-class Hold:
-    """Wait until a test sets an event before going on (at most `timeout` seconds)."""
-
-    event: asyncio.Event
-    timeout: float = 10.0
-
-
-@dataclass(frozen=True)
-class Delay:
-    """Wait before going on."""
-
-    seconds: float
-
-
-type Action = (
-    SendJson
-    | SendText
-    | SendBinary
-    | Close
-    | Drop
-    | Stall
-    | Ping
-    | Notify
-    | Hold
-    | Delay
-)
-
-
-def error(error_type: str, reason: str = "injected by the test") -> list[Action]:
-    """Return the actions of the service ending a session with an Error."""
-    actions: list[Action] = [
-        SendJson({"message": "Error", "type": error_type, "reason": reason})
-    ]
-    if (code := ERROR_CLOSE_CODES.get(error_type)) is not None:
-        actions.append(Close(code))
-    else:
-        actions.append(Close(1000))
-    return actions
+from .actions import Action
+from .protocol import EndSession, SessionProtocol
+from .recognizer import Recognizer, ScriptedRecognizer
 
 
 @dataclass
@@ -204,64 +52,12 @@ class SessionRecord:
         return [m["message"] for m in self.sent if isinstance(m, dict)]
 
 
-class _EndSession(Exception):
-    """Stop handling a connection."""
-
-
-def validate_start(
-    message: dict[str, Any], languages: frozenset[str] | None
-) -> tuple[str, str] | None:
-    """Return the (error type, reason) the service answers a StartRecognition with."""
-    if unknown := set(message) - _START_KEYS:
-        return "invalid_message", f"unknown fields: {sorted(unknown)}"
-    audio = message.get("audio_format")
-    config = message.get("transcription_config")
-    if not isinstance(audio, dict) or not isinstance(config, dict):
-        return "invalid_message", "audio_format and transcription_config are required"
-    if audio.get("type") == "raw":
-        if audio.get("encoding") not in _ENCODINGS or not isinstance(
-            audio.get("sample_rate"), int
-        ):
-            return "invalid_audio_type", f"unsupported raw audio: {audio}"
-    elif audio.get("type") != "file":
-        return "invalid_audio_type", f"unsupported audio type: {audio.get('type')!r}"
-    return _validate_transcription(config, languages)
-
-
-def _validate_transcription(
-    config: dict[str, Any], languages: frozenset[str] | None
-) -> tuple[str, str] | None:
-    """Check a transcription_config the way the service does."""
-    if unknown := set(config) - _TRANSCRIPTION_KEYS:
-        return "invalid_config", f"unknown fields: {sorted(unknown)}"
-    language = config.get("language")
-    if not isinstance(language, str) or not language:
-        return "invalid_config", "language is required"
-    if languages is not None and language not in languages:
-        return "invalid_language", f"language not supported: {language}"
-    max_delay = config.get("max_delay", 4)
-    if not isinstance(max_delay, int | float) or not 0.7 <= max_delay <= 4:
-        return "invalid_config", f"max_delay out of range: {max_delay}"
-    if "model" in config and "operating_point" in config:
-        return "invalid_config", "model and operating_point are exclusive"
-    if config.get("model", config.get("operating_point", "standard")) not in _MODELS:
-        return "invalid_model", f"model not available: {config.get('model')}"
-    if len(config.get("additional_vocab", [])) > 1000:
-        return "invalid_config", "too many additional_vocab entries"
-    trigger = config.get("conversation_config", {}).get(
-        "end_of_utterance_silence_trigger", 0
-    )
-    if not 0 <= trigger <= 2:
-        return "invalid_config", "end_of_utterance_silence_trigger out of range"
-    return None
-
-
 def scripted(transcript: str, **options: Any) -> Callable[[dict[str, Any]], Recognizer]:
     """Return a recognizer factory for a scripted transcript."""
     return lambda _start: ScriptedRecognizer(transcript, **options)
 
 
-class FakeSpeechmatics:
+class RealtimeServer:
     """A Realtime server on 127.0.0.1, scripted per test; change attributes between sessions."""
 
     def __init__(
@@ -303,6 +99,7 @@ class FakeSpeechmatics:
         self.actions: dict[str, list[Action]] = {}
         self.sessions: list[SessionRecord] = []
         self.max_open_connections = 0
+        self._connected = asyncio.Event()
         # "{n}" is replaced by the number of the connection, for unique ids.
         self.session_id = "fake-session"
         self._host = host
@@ -356,6 +153,13 @@ class FakeSpeechmatics:
         """Return how many sessions are still connected."""
         return sum(not record.closed.is_set() for record in self.sessions)
 
+    async def wait_open(self, count: int, seconds: float = 10.0) -> None:
+        """Wait until at least `count` sessions are connected at once."""
+        async with asyncio.timeout(seconds):
+            while self.open_connections < count:
+                self._connected.clear()
+                await self._connected.wait()
+
     async def wait_closed(self, seconds: float = 5.0) -> None:
         """Wait until every session's connection has ended."""
         async with asyncio.timeout(seconds):
@@ -401,9 +205,10 @@ class FakeSpeechmatics:
         self.max_open_connections = max(
             self.max_open_connections, self.open_connections
         )
+        self._connected.set()
         try:
-            await _Session(self, request, ws, record).run()
-        except _EndSession:
+            await SessionProtocol(self, request, ws, record).run()
+        except EndSession:
             pass
         finally:
             await ws.close()
@@ -423,220 +228,3 @@ class FakeSpeechmatics:
         if self.recognizer_in_thread:
             return await asyncio.to_thread(work, *args, **kwargs)
         return work(*args, **kwargs)
-
-
-class _Session:
-    """The protocol of one connection."""
-
-    def __init__(
-        self,
-        server: FakeSpeechmatics,
-        request: web.Request,
-        ws: web.WebSocketResponse,
-        record: SessionRecord,
-    ) -> None:
-        """Hold the connection and its record."""
-        self.server = server
-        self.request = request
-        self.ws = ws
-        self.record = record
-        self.recognizer: Recognizer | None = None
-        self.partials = False
-        self.ended = False
-
-    async def send(self, message: dict[str, Any]) -> None:
-        """Send a JSON message and record it."""
-        if self.partials or message["message"] != "AddPartialTranscript":
-            self.record.sent.append(message)
-            text = json.dumps(message)
-            # Noted before sending: the client may have it before send_str returns.
-            if message["message"] == "AddPartialTranscript":
-                self.record.partials_sent_at.append(time.monotonic())
-            elif message["message"] == "EndOfTranscript":
-                self.record.end_of_transcript_at = time.monotonic()
-            await self.ws.send_str(text)
-
-    async def fire(self, trigger: str) -> None:
-        """Run the actions scripted for a trigger."""
-        for action in self.server.actions.get(trigger, []):
-            await self.act(action)
-
-    async def act(self, action: Action) -> None:
-        """Run one scripted action."""
-        match action:
-            case SendJson(message):
-                await self.send(message)
-            case SendText(text):
-                self.record.sent.append(text)
-                await self.ws.send_str(text)
-            case SendBinary(data):
-                self.record.sent.append(data)
-                await self.ws.send_bytes(data)
-            case Close(code):
-                await self.ws.close(code=code)
-                raise _EndSession
-            case Drop():
-                if self.request.transport is not None:
-                    self.request.transport.abort()
-                raise _EndSession
-            case Stall():
-                async for message in self.ws:
-                    self.take(message)
-                raise _EndSession
-            case Ping():
-                await self.ws.ping()
-            case Notify(event):
-                event.set()
-            case Hold(event, timeout):
-                async with asyncio.timeout(timeout):
-                    await event.wait()
-            case Delay(seconds):
-                await asyncio.sleep(seconds)
-
-    async def fail(self, error_type: str, reason: str) -> None:
-        """End the session with an Error, as the service does."""
-        for action in error(error_type, reason):
-            await self.act(action)
-
-    def take(self, message: Any) -> dict[str, Any] | bytes | None:
-        """Record one frame from the client; return its content."""
-        if message.type == WSMsgType.BINARY:
-            if self.record.first_audio_at is None:
-                self.record.first_audio_at = time.monotonic()
-            if self.server.keep_records:
-                self.record.audio += message.data
-            self.record.frames += 1
-            return bytes(message.data)
-        if message.type == WSMsgType.PONG:
-            self.record.pongs += 1
-            return None
-        if message.type == WSMsgType.TEXT:
-            try:
-                parsed = json.loads(message.data)
-            except ValueError:
-                parsed = {"message": None, "raw": message.data}
-            self.record.received.append(parsed)
-            return parsed
-        return None
-
-    async def run(self) -> None:
-        """Serve the session until the client closes it."""
-        await self.fire(Trigger.CONNECTED)
-        if self.server.info_before_start:
-            await self.send(self.server.info)
-        async for message in self.ws:
-            content = self.take(message)
-            if isinstance(content, bytes):
-                await self.on_audio(content)
-            elif isinstance(content, dict):
-                await self.on_message(content)
-
-    async def on_message(self, message: dict[str, Any]) -> None:
-        """Answer one JSON message."""
-        match message.get("message"):
-            case "StartRecognition":
-                await self.on_start(message)
-            case "EndOfStream":
-                await self.on_end_of_stream(message)
-            case "ForceEndOfUtterance" if self.recognizer is not None:
-                for final in await self.server.recognise(
-                    self.recognizer.finish_utterance
-                ):
-                    await self.send(final)
-                await self.send(
-                    {
-                        "message": "EndOfUtterance",
-                        "metadata": {"start_time": 0.0, "end_time": 0.0},
-                    }
-                )
-            case _:
-                await self.fail(
-                    "invalid_message", f"unexpected message {message.get('message')!r}"
-                )
-
-    async def on_start(self, message: dict[str, Any]) -> None:
-        """Validate StartRecognition and start recognition."""
-        if self.record.start is not None:
-            await self.fail("protocol_error", "StartRecognition was sent twice")
-        self.record.start = message
-        if problem := validate_start(message, self.server.languages):
-            await self.fail(*problem)
-        await self.fire(Trigger.START)
-        if self.server.start_delay:
-            await asyncio.sleep(self.server.start_delay)
-        try:
-            self.recognizer = await self.server.create_recognizer(message)
-        except UnsupportedInput as err:
-            await self.fail(err.error_type, err.reason)
-            return
-        self.partials = bool(message["transcription_config"].get("enable_partials"))
-        await self.send(
-            {
-                "message": "RecognitionStarted",
-                "id": self.server.session_id.format(n=len(self.server.sessions)),
-                "orchestrator_version": "fake",
-                "language_pack_info": {
-                    "adapted": False,
-                    "itn": True,
-                    "language_description": "English",
-                    "word_delimiter": self.recognizer.word_delimiter,
-                    "writing_direction": "left-to-right",
-                },
-            }
-        )
-        await self.fire(Trigger.STARTED)
-
-    async def on_audio(self, data: bytes) -> None:
-        """Acknowledge an audio frame and send what the recognizer made of it."""
-        if self.recognizer is None:
-            await self.fail("protocol_error", "audio before RecognitionStarted")
-            return
-        if self.record.end_of_stream is not None:
-            await self.send(
-                {
-                    "message": "Warning",
-                    "type": "add_audio_after_eos",
-                    "reason": "audio after EndOfStream",
-                }
-            )
-        if self.server.ack_delay:
-            await asyncio.sleep(self.server.ack_delay)
-        await self.send({"message": "AudioAdded", "seq_no": self.record.frames})
-        if not self.ended:
-            for message in await self.server.recognise(self.recognizer.feed, data):
-                await self.send(message)
-        await self.fire(Trigger.frame(self.record.frames))
-        if not self.ended and self.record.frames == self.server.duration_limit_frames:
-            await self.on_duration_limit()
-
-    async def on_duration_limit(self) -> None:
-        """Stop taking audio, like EndOfStream: finalise what was heard, then end."""
-        if self.recognizer is None:
-            return
-        self.ended = True
-        await self.send(
-            {
-                "message": "Warning",
-                "type": "duration_limit_exceeded",
-                "reason": "Duration limit exceeded",
-                "duration_limit": 7200,
-            }
-        )
-        for final in await self.server.recognise(self.recognizer.finish_utterance):
-            await self.send(final)
-        await self.send({"message": "EndOfTranscript"})
-
-    async def on_end_of_stream(self, message: dict[str, Any]) -> None:
-        """Send the remaining finals and EndOfTranscript."""
-        if self.recognizer is None:
-            await self.fail("protocol_error", "EndOfStream before RecognitionStarted")
-            return
-        self.record.end_of_stream = message
-        self.record.end_of_stream_at = time.monotonic()
-        self.ended = True
-        await self.fire(Trigger.END_OF_STREAM)
-        if self.server.end_delay:
-            await asyncio.sleep(self.server.end_delay)
-        for final in await self.server.recognise(self.recognizer.finish):
-            await self.send(final)
-        await self.send({"message": "EndOfTranscript"})

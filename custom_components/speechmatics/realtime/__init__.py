@@ -1,7 +1,16 @@
 """An asyncio client for the Speechmatics Realtime API, with no Home Assistant imports."""
 
 from .client import DEFAULT_URL, REGION_URLS, RealtimeClient, validate_url
+from .config import (
+    AdditionalVocab,
+    AudioEncoding,
+    AudioFormat,
+    SessionOptions,
+    TranscriptionConfig,
+    parse_vocab,
+)
 from .errors import (
+    AudioSourceError,
     AuthenticationError,
     CannotConnect,
     ConnectionClosed,
@@ -14,14 +23,13 @@ from .errors import (
     SessionTimeout,
     SpeechmaticsError,
     TimeoutStage,
+    TooManySessions,
     TransientServiceError,
+    TransportError,
     UsageLimitExceeded,
 )
-from .models import (
-    AdditionalVocab,
+from .events import (
     AttachesTo,
-    AudioEncoding,
-    AudioFormat,
     EndOfTranscript,
     EndOfUtterance,
     FinalTranscript,
@@ -31,9 +39,9 @@ from .models import (
     ResultItem,
     ServerInfo,
     ServerWarning,
-    TranscriptionConfig,
 )
-from .session import RealtimeSession, SessionOptions, SessionStats
+from .sender import SessionStats
+from .session import RealtimeSession
 from .transcript import Transcript, render
 
 __all__ = [
@@ -43,6 +51,7 @@ __all__ = [
     "AttachesTo",
     "AudioEncoding",
     "AudioFormat",
+    "AudioSourceError",
     "AuthenticationError",
     "CannotConnect",
     "ConnectionClosed",
@@ -68,10 +77,13 @@ __all__ = [
     "SessionTimeout",
     "SpeechmaticsError",
     "TimeoutStage",
+    "TooManySessions",
     "Transcript",
     "TranscriptionConfig",
     "TransientServiceError",
+    "TransportError",
     "UsageLimitExceeded",
+    "parse_vocab",
     "render",
     "validate_url",
 ]

@@ -9,7 +9,11 @@ class SpeechmaticsError(Exception):
     """Base of every error the Realtime client raises."""
 
 
-class CannotConnect(SpeechmaticsError):
+class TransportError(SpeechmaticsError):
+    """The connection to the service failed: it could not be opened, broke or went silent."""
+
+
+class CannotConnect(TransportError):
     """The WebSocket could not be opened (network, DNS, TLS or an HTTP error status)."""
 
     def __init__(self, message: str, *, status: int | None = None) -> None:
@@ -18,7 +22,7 @@ class CannotConnect(SpeechmaticsError):
         self.status = status
 
 
-class ConnectionClosed(SpeechmaticsError):
+class ConnectionClosed(TransportError):
     """The connection ended before the session was complete."""
 
     def __init__(self, message: str, *, close_code: int | None = None) -> None:
@@ -29,6 +33,14 @@ class ConnectionClosed(SpeechmaticsError):
 
 class SessionClosed(SpeechmaticsError):
     """The session was closed by this client before it was complete."""
+
+
+class AudioSourceError(SpeechmaticsError):
+    """The caller's audio stream raised; the exception it raised is the cause."""
+
+
+class TooManySessions(SpeechmaticsError):
+    """The client already has as many sessions open as it may."""
 
 
 class InvalidMessage(SpeechmaticsError):
@@ -45,7 +57,7 @@ class TimeoutStage(StrEnum):
     HEARTBEAT = "heartbeat"
 
 
-class SessionTimeout(SpeechmaticsError):
+class SessionTimeout(TransportError):
     """The server did not answer in time."""
 
     def __init__(self, stage: TimeoutStage, seconds: float) -> None:

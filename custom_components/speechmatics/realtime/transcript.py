@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .models import AttachesTo, ResultItem
+from .events import AttachesTo, ResultItem
 
 _GLUES_TO_PREVIOUS = frozenset({AttachesTo.PREVIOUS, AttachesTo.BOTH})
 _GLUES_TO_NEXT = frozenset({AttachesTo.NEXT, AttachesTo.BOTH})

@@ -1,36 +1,17 @@
-"""Typed configuration, wire messages and events of the Speechmatics Realtime protocol."""
+"""What a caller configures: the transcription, the audio format and the session's bounds."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Literal, NotRequired, TypedDict
+from typing import Any, Literal
 
 MAX_DELAY_RANGE = (0.7, 4.0)
 END_OF_UTTERANCE_RANGE = (0.0, 2.0)
 MAX_ADDITIONAL_VOCAB = 1000
-
-
-class ClientMessageType(StrEnum):
-    """Messages the client sends."""
-
-    START_RECOGNITION = "StartRecognition"
-    END_OF_STREAM = "EndOfStream"
-    FORCE_END_OF_UTTERANCE = "ForceEndOfUtterance"
-
-
-class ServerMessageType(StrEnum):
-    """Messages the server sends that the client acts on."""
-
-    RECOGNITION_STARTED = "RecognitionStarted"
-    AUDIO_ADDED = "AudioAdded"
-    ADD_PARTIAL_TRANSCRIPT = "AddPartialTranscript"
-    ADD_TRANSCRIPT = "AddTranscript"
-    END_OF_UTTERANCE = "EndOfUtterance"
-    END_OF_TRANSCRIPT = "EndOfTranscript"
-    INFO = "Info"
-    WARNING = "Warning"
-    ERROR = "Error"
+# The service drops vocabulary entries longer than this (validation_warning).
+MAX_VOCAB_WORDS = 6
 
 
 class AudioEncoding(StrEnum):
@@ -46,39 +27,7 @@ BYTES_PER_SAMPLE: dict[AudioEncoding, int] = {
     AudioEncoding.PCM_F32LE: 4,
     AudioEncoding.MULAW: 1,
 }
-
-
-class AttachesTo(StrEnum):
-    """How a punctuation mark joins its neighbours."""
-
-    NONE = "none"
-    PREVIOUS = "previous"
-    NEXT = "next"
-    BOTH = "both"
-
-
-# Wire messages, as they arrive (only the fields the client reads).
-
-
-class AlternativeMessage(TypedDict):
-    """One alternative of a recognition result."""
-
-    content: str
-    confidence: NotRequired[float]
-
-
-class ResultMessage(TypedDict):
-    """One word, punctuation mark or entity of a transcript."""
-
-    type: str
-    alternatives: NotRequired[list[AlternativeMessage]]
-    start_time: NotRequired[float]
-    end_time: NotRequired[float]
-    attaches_to: NotRequired[str]
-    is_eos: NotRequired[bool]
-
-
-# Configuration, as the caller gives it.
+_FILE_FRAME_BYTES = 8192
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,11 +37,45 @@ class AdditionalVocab:
     content: str
     sounds_like: tuple[str, ...] = ()
 
+    @classmethod
+    def parse(cls, line: str) -> AdditionalVocab | None:
+        """Parse `phrase` or `phrase: sounds like, sounds like`; None for a blank line.
+
+        Raise ValueError for a phrase the service would drop (over six words).
+        """
+        content, _, spellings = line.partition(":")
+        content = " ".join(content.split())
+        if not content:
+            return None
+        if len(content.split()) > MAX_VOCAB_WORDS:
+            msg = f"more than {MAX_VOCAB_WORDS} words: {content}"
+            raise ValueError(msg)
+        sounds_like = tuple(s.strip() for s in spellings.split(",") if s.strip())
+        return cls(content, sounds_like)
+
+    @property
+    def line(self) -> str:
+        """Return the entry in the `phrase: sounds like, ...` line format."""
+        if not self.sounds_like:
+            return self.content
+        return f"{self.content}: {', '.join(self.sounds_like)}"
+
     def as_message(self) -> str | dict[str, Any]:
         """Return the wire form: a plain string when there are no spellings."""
         if not self.sounds_like:
             return self.content
         return {"content": self.content, "sounds_like": list(self.sounds_like)}
+
+
+def parse_vocab(lines: Iterable[str]) -> tuple[AdditionalVocab, ...]:
+    """Parse vocabulary lines, skipping blank ones; raise ValueError for a bad list."""
+    vocab = tuple(
+        entry for line in lines if (entry := AdditionalVocab.parse(line)) is not None
+    )
+    if len(vocab) > MAX_ADDITIONAL_VOCAB:
+        msg = f"{len(vocab)} entries, at most {MAX_ADDITIONAL_VOCAB} are allowed"
+        raise ValueError(msg)
+    return vocab
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,17 +160,15 @@ class AudioFormat:
         """Return the format for audio in a container (WAV, OGG, MP3, ...)."""
         return cls(type="file")
 
-    @property
-    def bytes_per_second(self) -> int | None:
-        """Return the byte rate of raw audio, None for files."""
-        if self.type == "file":
-            return None
-        return self.sample_rate * BYTES_PER_SAMPLE[self.encoding]
+    def frame_bytes(self, seconds: float) -> int:
+        """Return the size of a frame of about that duration, a whole number of samples.
 
-    @property
-    def sample_width(self) -> int:
-        """Return the bytes of one sample (1 for files, which have no alignment)."""
-        return 1 if self.type == "file" else BYTES_PER_SAMPLE[self.encoding]
+        Container files have no byte rate: their frames have a fixed size.
+        """
+        if self.type == "file":
+            return _FILE_FRAME_BYTES
+        width = BYTES_PER_SAMPLE[self.encoding]
+        return max(width, round(self.sample_rate * seconds) * width)
 
     def as_message(self) -> dict[str, Any]:
         """Return the wire form."""
@@ -200,98 +181,24 @@ class AudioFormat:
         }
 
 
-# Events, as the client hands them out.
-
-
 @dataclass(frozen=True, slots=True)
-class ResultItem:
-    """One word, punctuation mark or entity of a transcript."""
+class SessionOptions:
+    """Timeouts (seconds) and streaming parameters of a session."""
 
-    content: str
-    type: str = "word"
-    attaches_to: AttachesTo = AttachesTo.NONE
-    start_time: float = 0.0
-    end_time: float = 0.0
-    confidence: float | None = None
-    is_eos: bool = False
+    connect_timeout: float = 10.0
+    # Starting can take up to 15 s with a large additional_vocab.
+    start_timeout: float = 20.0
+    ack_timeout: float = 10.0
+    finish_timeout: float = 10.0
+    ping_interval: float = 30.0
+    pong_timeout: float = 60.0
+    # Writing our close frame can wait on a full send buffer: give up after this.
+    close_timeout: float = 2.0
+    frame_duration: float = 0.1
+    max_unacked_frames: int = 50
 
-
-@dataclass(frozen=True, slots=True)
-class RecognitionStarted:
-    """The session has started: audio may flow."""
-
-    session_id: str
-    word_delimiter: str
-    language_pack_info: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class PartialTranscript:
-    """The current not-yet-final tail of the transcript; it may still change.
-
-    text_so_far is the whole transcript as of this message: finals and this tail.
-    """
-
-    text: str
-    results: tuple[ResultItem, ...]
-    start_time: float
-    end_time: float
-    text_so_far: str
-
-
-@dataclass(frozen=True, slots=True)
-class FinalTranscript:
-    """A final segment of the transcript; it never changes.
-
-    text_so_far is the whole transcript as of this message.
-    """
-
-    text: str
-    results: tuple[ResultItem, ...]
-    start_time: float
-    end_time: float
-    text_so_far: str
-
-
-@dataclass(frozen=True, slots=True)
-class EndOfUtterance:
-    """The speaker paused (or the client forced the end of an utterance)."""
-
-    start_time: float
-    end_time: float
-
-
-@dataclass(frozen=True, slots=True)
-class ServerInfo:
-    """An Info message: the service tells the client something."""
-
-    type: str
-    reason: str
-    details: dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class ServerWarning:
-    """A Warning message: something the client should know; the session goes on."""
-
-    type: str
-    reason: str
-    details: dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class EndOfTranscript:
-    """The service has sent every final: the session is complete."""
-
-    transcript: str
-
-
-type RealtimeEvent = (
-    RecognitionStarted
-    | PartialTranscript
-    | FinalTranscript
-    | EndOfUtterance
-    | ServerInfo
-    | ServerWarning
-    | EndOfTranscript
-)
+    def __post_init__(self) -> None:
+        """Refuse values that cannot work."""
+        if self.frame_duration <= 0 or self.max_unacked_frames < 1:
+            msg = "frame_duration must be positive and max_unacked_frames at least 1"
+            raise ValueError(msg)

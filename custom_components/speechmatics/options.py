@@ -1,0 +1,54 @@
+"""What the entry's options ask of each session, and how the vocabulary is stored."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from .const import (
+    CONF_ADDITIONAL_VOCAB,
+    CONF_CONTENT,
+    CONF_ENABLE_PARTIALS,
+    CONF_MAX_DELAY,
+    CONF_MODEL,
+    CONF_SOUNDS_LIKE,
+    DEFAULT_ENABLE_PARTIALS,
+    DEFAULT_MAX_DELAY,
+    DEFAULT_MODEL,
+    SpeechmaticsLanguage,
+)
+from .realtime import AdditionalVocab, TranscriptionConfig
+
+
+def vocab_from_options(
+    entries: Sequence[Mapping[str, Any]],
+) -> tuple[AdditionalVocab, ...]:
+    """Return the additional vocabulary stored in the options."""
+    return tuple(
+        AdditionalVocab(entry[CONF_CONTENT], tuple(entry.get(CONF_SOUNDS_LIKE, ())))
+        for entry in entries
+    )
+
+
+def vocab_to_options(vocab: Iterable[AdditionalVocab]) -> list[dict[str, Any]]:
+    """Return vocabulary in the form the options store it."""
+    return [
+        {CONF_CONTENT: entry.content, CONF_SOUNDS_LIKE: list(entry.sounds_like)}
+        if entry.sounds_like
+        else {CONF_CONTENT: entry.content}
+        for entry in vocab
+    ]
+
+
+def transcription_config(
+    options: Mapping[str, Any], language: SpeechmaticsLanguage
+) -> TranscriptionConfig:
+    """Return the transcription config for a language and the entry's options."""
+    return TranscriptionConfig(
+        language=language.code,
+        output_locale=language.output_locale,
+        model=options.get(CONF_MODEL, DEFAULT_MODEL),
+        max_delay=options.get(CONF_MAX_DELAY, DEFAULT_MAX_DELAY),
+        enable_partials=options.get(CONF_ENABLE_PARTIALS, DEFAULT_ENABLE_PARTIALS),
+        additional_vocab=vocab_from_options(options.get(CONF_ADDITIONAL_VOCAB, [])),
+    )

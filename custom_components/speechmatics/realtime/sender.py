@@ -1,0 +1,126 @@
+"""The audio side of a session: frames, the acknowledgement window and the end of the stream."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from . import messages
+from .connection import Connection
+from .errors import SessionTimeout, TimeoutStage
+
+
+@dataclass(slots=True)
+class SessionStats:
+    """What went over the wire."""
+
+    audio_bytes_in: int = 0
+    audio_bytes_sent: int = 0
+    frames_sent: int = 0
+    frames_acked: int = 0
+
+
+class AudioSender:
+    """Keeps the caller's audio and sends it as frames, within the acknowledgement window.
+
+    `put` is called by whoever reads the caller's audio, from the first byte on: before
+    the session has started too. It waits while more than a window of audio is kept, so
+    a source faster than the service is held back instead of filling memory. `run` is
+    the one task that sends: frames, ForceEndOfUtterance in order, then EndOfStream.
+    """
+
+    def __init__(self, frame_bytes: int, window: int, ack_timeout: float) -> None:
+        """Frame audio in frame_bytes; at most `window` frames may be unacknowledged."""
+        self.stats = SessionStats()
+        self._frame_bytes = frame_bytes
+        self._window = window
+        self._ack_timeout = ack_timeout
+        self._high_water = frame_bytes * window
+        self._pending = bytearray()
+        self._wake = asyncio.Event()
+        self._room = asyncio.Event()
+        self._acked = asyncio.Event()
+        self._input_ended = False
+        self._stopped = False
+        self._forced_ends = 0
+
+    async def put(self, data: bytes) -> None:
+        """Keep audio to send; wait while more than a window of it is kept.
+
+        Nothing but the sender makes room: the wait ends when frames go out, or with
+        the session (whose start, acknowledgement and finish timeouts bound it).
+        """
+        self._pending += data
+        self.stats.audio_bytes_in += len(data)
+        if len(self._pending) >= self._frame_bytes:
+            # Less than a frame waits for more audio, for the end or for the start.
+            self._wake.set()
+        while len(self._pending) > self._high_water:
+            self._room.clear()
+            await self._room.wait()
+
+    def end_input(self) -> None:
+        """Send what is kept, then EndOfStream."""
+        self._input_ended = True
+        self._wake.set()
+
+    def force_end_of_utterance(self) -> None:
+        """Send ForceEndOfUtterance after the audio kept now."""
+        if self._input_ended:
+            msg = "the audio has ended"
+            raise RuntimeError(msg)
+        self._forced_ends += 1
+        self._wake.set()
+
+    def stop(self) -> None:
+        """Send nothing more: the server takes no more audio."""
+        self._stopped = True
+        self._wake.set()
+
+    def acknowledge(self, seq_no: int) -> None:
+        """Take the server's AudioAdded."""
+        self.stats.frames_acked = max(self.stats.frames_acked, seq_no)
+        self._acked.set()
+
+    async def run(self, connection: Connection) -> None:
+        """Send until EndOfStream is out, or until the server takes no more audio."""
+        # What arrived before the start goes out at once, even less than a frame: the
+        # server can begin while the next frame fills.
+        flush = True
+        while not self._stopped:
+            pending = len(self._pending)
+            if pending >= self._frame_bytes or (
+                pending and (flush or self._forced_ends or self._input_ended)
+            ):
+                await self._send_frame(connection)
+            elif self._forced_ends:
+                self._forced_ends -= 1
+                await connection.send_json(messages.force_end_of_utterance())
+            elif self._input_ended:
+                await connection.send_json(
+                    messages.end_of_stream(self.stats.frames_sent)
+                )
+                return
+            else:
+                flush = False
+                self._wake.clear()
+                await self._wake.wait()
+
+    async def _send_frame(self, connection: Connection) -> None:
+        """Send the next frame once the window has room for it."""
+        stats = self.stats
+        if stats.frames_sent - stats.frames_acked >= self._window:
+            try:
+                async with asyncio.timeout(self._ack_timeout):
+                    while stats.frames_sent - stats.frames_acked >= self._window:
+                        self._acked.clear()
+                        await self._acked.wait()
+            except TimeoutError as err:
+                raise SessionTimeout(TimeoutStage.ACK, self._ack_timeout) from err
+        frame = bytes(self._pending[: self._frame_bytes])
+        del self._pending[: self._frame_bytes]
+        await connection.send_audio(frame)
+        stats.frames_sent += 1
+        stats.audio_bytes_sent += len(frame)
+        if len(self._pending) <= self._high_water:
+            self._room.set()
