@@ -5,7 +5,7 @@ from __future__ import annotations
 from homeassistant.core import HomeAssistant
 import pytest
 
-from .bench import Counts, run_benchmark, table
+from tools.bench import Counts, run_benchmark, table
 
 
 @pytest.mark.usefixtures("socket_enabled")

@@ -1,7 +1,9 @@
 """The latency, CPU and memory the integration adds, side by side with the official SDK.
 
-Run by scripts/bench (see the README, "Performance"). Both clients talk to the same fake
-Speechmatics server, which runs in a process of its own so that its work is not counted.
+Run by scripts/bench through pytest, for its Home Assistant test harness (see the README,
+"Performance"); tests/test_bench_smoke.py runs it with tiny counts. Both clients talk to
+the same protocol server, which runs in a process of its own so that its work is not
+counted.
 Ours is measured through the real STT entity in a real Home Assistant; the SDK
 (speechmatics-rt) does the same session with the same 10 ms / 320-byte chunks.
 """
@@ -39,9 +41,9 @@ from speechmatics.rt import (
 
 from custom_components.speechmatics.const import DOMAIN, EVENT_TRANSCRIPT
 
-from .common import ENTITY_ID, chunks, metadata, speech
-
 API_KEY = "bench-key"
+ENTITY_ID = "stt.speechmatics_127_0_0_1_speech_to_text"
+CHUNK = 320  # Home Assistant's 10 ms of 16 kHz 16-bit mono
 CHUNK_SECONDS = 0.01
 # The fake server's fixed time from EndOfStream to EndOfTranscript.
 END_DELAY = 0.02
@@ -75,8 +77,30 @@ class Counts:
         return counts
 
 
-class FakeServerProcess:
-    """The fake Speechmatics server in a process of its own."""
+def speech(seconds: float) -> bytes:
+    """Return audio of the given length (a ramp)."""
+    return bytes(i % 251 for i in range(int(32000 * seconds)))
+
+
+def chunks(audio: bytes) -> list[bytes]:
+    """Split audio as Home Assistant does."""
+    return [audio[start : start + CHUNK] for start in range(0, len(audio), CHUNK)]
+
+
+def metadata() -> stt.SpeechMetadata:
+    """Return the metadata of pipeline audio."""
+    return stt.SpeechMetadata(
+        language="en-US",
+        format=stt.AudioFormats.WAV,
+        codec=stt.AudioCodecs.PCM,
+        bit_rate=stt.AudioBitRates.BITRATE_16,
+        sample_rate=stt.AudioSampleRates.SAMPLERATE_16000,
+        channel=stt.AudioChannels.CHANNEL_MONO,
+    )
+
+
+class ServerProcess:
+    """The protocol server in a process of its own."""
 
     def __init__(self) -> None:
         """Not started yet."""
@@ -331,7 +355,7 @@ def percentiles(values: list[float]) -> dict[str, float]:
 
 async def measure_finish(
     client: Any,
-    server: FakeServerProcess,
+    server: ServerProcess,
     http: aiohttp.ClientSession,
     runs: int,
     repeats: int,
@@ -361,7 +385,7 @@ async def measure_finish(
 
 async def measure_start(
     client: Any,
-    server: FakeServerProcess,
+    server: ServerProcess,
     http: aiohttp.ClientSession,
     runs: int,
     delays: tuple[float, ...],
@@ -389,7 +413,7 @@ def _stamper(times: list[float]) -> Callable[[], None]:
 
 
 async def measure_partials(
-    client: Any, server: FakeServerProcess, http: aiohttp.ClientSession, runs: int
+    client: Any, server: ServerProcess, http: aiohttp.ClientSession, runs: int
 ) -> dict[str, float]:
     """From the server sending a partial to the client handing it on (bus event or handler)."""
     await server.configure(
@@ -420,7 +444,7 @@ async def _harness_cpu(audio: bytes, level: int) -> float:
 
 async def measure_cpu(
     client: Any,
-    server: FakeServerProcess,
+    server: ServerProcess,
     http: aiohttp.ClientSession,
     levels: tuple[int, ...],
     seconds: float,
@@ -446,7 +470,7 @@ async def measure_cpu(
 
 
 async def measure_memory(
-    client: Any, server: FakeServerProcess, http: aiohttp.ClientSession, sessions: int
+    client: Any, server: ServerProcess, http: aiohttp.ClientSession, sessions: int
 ) -> float:
     """Traced memory per session while that many sessions stream at once, in KiB."""
     audio = speech(2.0)
@@ -466,7 +490,7 @@ async def measure_memory(
 
 
 async def measure_endurance(
-    client: Any, server: FakeServerProcess, http: aiohttp.ClientSession, runs: int
+    client: Any, server: ServerProcess, http: aiohttp.ClientSession, runs: int
 ) -> dict[str, float]:
     """Median duration of the first and the last tenth of many sessions in a row."""
     audio = speech(0.1)
@@ -487,7 +511,7 @@ async def run_benchmark(hass: HomeAssistant, counts: Counts) -> dict[str, Any]:
     asyncio.get_running_loop().set_debug(False)
     logging.getLogger().setLevel(logging.WARNING)
     results: dict[str, Any] = {}
-    async with FakeServerProcess() as server, aiohttp.ClientSession() as http:
+    async with ServerProcess() as server, aiohttp.ClientSession() as http:
         entry = MockConfigEntry(
             domain=DOMAIN,
             title="Speechmatics (127.0.0.1)",
@@ -619,10 +643,10 @@ def table(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-@pytest.mark.usefixtures("socket_enabled")
+@pytest.mark.usefixtures("socket_enabled", "enable_custom_integrations")
 async def test_benchmark(hass: HomeAssistant) -> None:
     """Run the benchmark, print the table and write the JSON (scripts/bench)."""
     results = await run_benchmark(hass, Counts.from_environment())
     output = Path(os.environ.get("BENCH_OUTPUT", "bench-results.json"))
     await asyncio.to_thread(output.write_text, json.dumps(results, indent=2) + "\n")
-    print("\n" + table(results) + f"\n\nFigures written to {output}")  # noqa: T201
+    print("\n" + table(results) + f"\n\nFigures written to {output}")
