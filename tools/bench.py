@@ -11,7 +11,7 @@ Ours is measured through the real STT entity in a real Home Assistant; the SDK
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 import contextlib
 from dataclasses import dataclass
 import json
@@ -82,9 +82,10 @@ def speech(seconds: float) -> bytes:
     return bytes(i % 251 for i in range(int(32000 * seconds)))
 
 
-def chunks(audio: bytes) -> list[bytes]:
-    """Split audio as Home Assistant does."""
-    return [audio[start : start + CHUNK] for start in range(0, len(audio), CHUNK)]
+def chunks(audio: bytes) -> Iterator[bytes]:
+    """Split audio as Home Assistant does, a chunk at a time (a list would be counted)."""
+    for start in range(0, len(audio), CHUNK):
+        yield audio[start : start + CHUNK]
 
 
 def metadata() -> stt.SpeechMetadata:
