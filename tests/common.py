@@ -71,6 +71,13 @@ async def held_audio(
         yield chunk
 
 
+async def counted(audio: bytes, read: list[int]) -> AsyncIterator[bytes]:
+    """Yield audio in Home Assistant's chunks as fast as it is taken; count into read[0]."""
+    for chunk in chunks(audio):
+        read[0] += len(chunk)
+        yield chunk
+
+
 def session_tasks() -> set[asyncio.Task[object]]:
     """Return the tasks of Realtime sessions that are still running."""
     return {

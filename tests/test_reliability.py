@@ -54,6 +54,7 @@ from .common import (
     Timeline,
     assert_no_session_tasks,
     chunks,
+    counted,
     metadata,
     run_pipeline,
     silent_tcp_server,
@@ -104,9 +105,9 @@ def use_client(
     entry: MockConfigEntry,
     http: aiohttp.ClientSession,
     url: str,
-    options: SessionOptions,
+    options: SessionOptions = SESSION_OPTIONS,
 ) -> None:
-    """Point the loaded entry at another URL (a network fault after setup)."""
+    """Point the loaded entry at another URL or options (a fault after setup)."""
     entry.runtime_data.client = RealtimeClient(
         http, API_KEY, url, sdk_id="tests", options=options
     )
@@ -190,12 +191,7 @@ async def test_network_failures(
     assert outcome(timeline) == FAILED
     assert log in caplog.text
     await assert_no_session_tasks()
-    use_client(
-        setup_integration,
-        async_get_clientsession(hass),
-        fake_speechmatics.url,
-        SESSION_OPTIONS,
-    )
+    use_client(setup_integration, async_get_clientsession(hass), fake_speechmatics.url)
     await assert_clean_and_recovers(hass, fake_speechmatics, setup_integration)
     assert "Speechmatics is reachable again" in caplog.text
 
@@ -449,26 +445,16 @@ async def test_audio_is_held_back_while_the_service_is_slow_to_start(
         setup_integration, async_get_clientsession(hass), fake_speechmatics.url, options
     )
     fake_speechmatics.actions[Trigger.START] = [Stall()]
-    read = 0
-
-    async def endless() -> AsyncIterator[bytes]:
-        nonlocal read
-        for chunk in chunks(speech(60.0)):
-            read += len(chunk)
-            yield chunk
-
+    read = [0]
     entity = stt.async_get_speech_to_text_entity(hass, ENTITY_ID)
     assert entity is not None
-    result = await entity.async_process_audio_stream(metadata(), endless())
+    result = await entity.async_process_audio_stream(
+        metadata(), counted(speech(60.0), read)
+    )
     assert result == stt.SpeechResult(None, stt.SpeechResultState.ERROR)
     assert "No answer from the server within 0.5 s (start)" in caplog.text
-    assert read <= 4 * 3200 + 320  # the window, and the chunk that passed it
-    use_client(
-        setup_integration,
-        async_get_clientsession(hass),
-        fake_speechmatics.url,
-        SESSION_OPTIONS,
-    )
+    assert read[0] <= 4 * 3200 + 320  # the window, and the chunk that passed it
+    use_client(setup_integration, async_get_clientsession(hass), fake_speechmatics.url)
     await assert_clean_and_recovers(hass, fake_speechmatics, setup_integration)
 
 

@@ -42,8 +42,8 @@ from .common import (
     TEXT,
     assert_closed,
     audio_stream,
-    chunks,
     collect,
+    counted,
     held_audio,
     speech,
     transcribe,
@@ -173,20 +173,12 @@ async def test_a_fast_source_is_held_back_before_the_start(
         http, fake_speechmatics.url, max_unacked_frames=4, start_timeout=0.3
     )
     fake_speechmatics.actions[Trigger.START] = [Stall()]
-    read = 0
-
-    async def endless() -> AsyncIterator[bytes]:
-        nonlocal read
-        for chunk in chunks(speech(60.0)):
-            read += len(chunk)
-            yield chunk
-
-    session = client.session(CONFIG)
+    read = [0]
     with pytest.raises(SessionTimeout) as err:
-        await transcribe(session, endless())
+        await transcribe(client.session(CONFIG), counted(speech(60.0), read))
     assert err.value.stage is TimeoutStage.START
     window = 4 * 3200
-    assert window <= read <= window + 320  # the window, and the chunk that passed it
+    assert window <= read[0] <= window + 320  # the window, and the chunk that passed it
 
 
 async def test_end_of_stream_leaves_when_the_audio_ends(

@@ -89,25 +89,47 @@ class AudioSender:
         flush = True
         while not self._stopped:
             pending = len(self._pending)
+            if self._input_ended and not self._forced_ends:
+                if pending > self._frame_bytes:
+                    await self._send_frame(connection)
+                    continue
+                await self._send_end(connection)
+                return
             if pending >= self._frame_bytes or (
-                pending and (flush or self._forced_ends or self._input_ended)
+                pending and (flush or self._forced_ends)
             ):
                 await self._send_frame(connection)
             elif self._forced_ends:
                 self._forced_ends -= 1
                 await connection.send_json(messages.force_end_of_utterance())
-            elif self._input_ended:
-                await connection.send_json(
-                    messages.end_of_stream(self.stats.frames_sent)
-                )
-                return
             else:
                 flush = False
                 self._wake.clear()
                 await self._wake.wait()
 
+    async def _send_end(self, connection: Connection) -> None:
+        """Send the last frame (what is left) and EndOfStream together."""
+        frame = bytes(self._pending)
+        if frame:
+            await self._wait_for_window()
+            self._pending.clear()
+            self.stats.frames_sent += 1
+            self.stats.audio_bytes_sent += len(frame)
+        await connection.send_end(frame, messages.end_of_stream(self.stats.frames_sent))
+
     async def _send_frame(self, connection: Connection) -> None:
         """Send the next frame once the window has room for it."""
+        await self._wait_for_window()
+        frame = bytes(self._pending[: self._frame_bytes])
+        del self._pending[: self._frame_bytes]
+        await connection.send_audio(frame)
+        self.stats.frames_sent += 1
+        self.stats.audio_bytes_sent += len(frame)
+        if len(self._pending) <= self._high_water:
+            self._room.set()
+
+    async def _wait_for_window(self) -> None:
+        """Wait until fewer than `window` frames are unacknowledged."""
         stats = self.stats
         if stats.frames_sent - stats.frames_acked >= self._window:
             try:
@@ -117,10 +139,3 @@ class AudioSender:
                         await self._acked.wait()
             except TimeoutError as err:
                 raise SessionTimeout(TimeoutStage.ACK, self._ack_timeout) from err
-        frame = bytes(self._pending[: self._frame_bytes])
-        del self._pending[: self._frame_bytes]
-        await connection.send_audio(frame)
-        stats.frames_sent += 1
-        stats.audio_bytes_sent += len(frame)
-        if len(self._pending) <= self._high_water:
-            self._room.set()
