@@ -140,14 +140,15 @@ class SpeechmaticsSpeechToText(SpeechToTextEntity):
         data = self._entry.runtime_data
         config = transcription_config(self._entry.options, LANGUAGES[metadata.language])
         try:
-            if (audio := await async_open_audio(metadata, stream)) is None:
+            if (opened := await async_open_audio(metadata, stream)) is None:
                 _LOGGER.debug("The audio stream ended without audio")
                 yield SpeechResult("", SpeechResultState.SUCCESS)
                 return
-            session = data.client.session(config, audio[0])
+            audio_format, audio = opened
+            session = data.client.session(config, audio_format)
             data.sessions += 1
             text = ""
-            async with aclosing(session.transcribe(audio[1])) as events:
+            async with aclosing(session.transcribe(audio)) as events:
                 async for event in events:
                     if (
                         isinstance(event, PartialTranscript | FinalTranscript)
