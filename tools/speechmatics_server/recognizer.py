@@ -121,8 +121,10 @@ class ScriptedRecognizer:
     Every `bytes_per_word` of audio reveals one more word (with the punctuation after it).
     While words are pending it sends partials of the not-yet-final tail; every
     `final_every` words it sends them as a final. At the end of the stream everything
-    left is final. Options add the service's oddities: a punctuation mark as a final
-    of its own, and empty partials and finals.
+    left is final. With `end_of_utterance` (the session's silence trigger, in seconds
+    of 16 kHz audio) the words left are final that long after the last one, followed
+    by EndOfUtterance, as the service does. Options add the service's oddities: a
+    punctuation mark as a final of its own, and empty partials and finals.
     """
 
     def __init__(
@@ -135,6 +137,7 @@ class ScriptedRecognizer:
         word_delimiter: str = " ",
         punctuation_own_final: bool = False,
         empty_messages: bool = False,
+        end_of_utterance: float = 0.0,
     ) -> None:
         """Script what the recognizer will hear."""
         self.word_delimiter = word_delimiter
@@ -144,6 +147,8 @@ class ScriptedRecognizer:
         self._partials = partials
         self._punctuation_own_final = punctuation_own_final
         self._empty_messages = empty_messages
+        self._end_of_utterance = round(end_of_utterance * 32000)
+        self._paused = False
         self._audio = 0
         self._revealed = 0
         self._final = 0
@@ -181,7 +186,7 @@ class ScriptedRecognizer:
         self._audio += len(audio)
         revealed = self._reveal_to(self._audio // self._bytes_per_word)
         if revealed == self._revealed:
-            return []
+            return self._pause()
         self._revealed = revealed
         out: list[dict[str, Any]] = []
         pending_words = sum(
@@ -196,7 +201,25 @@ class ScriptedRecognizer:
             out.append(transcript_message(tail, self.word_delimiter, final=False))
             if self._empty_messages:
                 out.append(transcript_message([], self.word_delimiter, final=False))
+        out.extend(self._pause())
         return out
+
+    def _pause(self) -> list[dict[str, Any]]:
+        """Return the last final and EndOfUtterance once silence follows the script."""
+        if self._paused or not self._end_of_utterance or not self._tokens:
+            return []
+        spoken = sum(not token.is_punctuation for token in self._tokens)
+        if self._audio - spoken * self._bytes_per_word < self._end_of_utterance:
+            return []
+        self._paused = True
+        end = self._tokens[-1].end_time
+        return [
+            *self._finals(len(self._tokens)),
+            {
+                "message": "EndOfUtterance",
+                "metadata": {"start_time": end, "end_time": end},
+            },
+        ]
 
     def finish_utterance(self) -> list[dict[str, Any]]:
         """Finalise the words revealed so far."""

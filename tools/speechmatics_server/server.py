@@ -53,8 +53,14 @@ class SessionRecord:
 
 
 def scripted(transcript: str, **options: Any) -> Callable[[dict[str, Any]], Recognizer]:
-    """Return a recognizer factory for a scripted transcript."""
-    return lambda _start: ScriptedRecognizer(transcript, **options)
+    """Return a recognizer factory for a scripted transcript, with the session's trigger."""
+
+    def recognizer(start: dict[str, Any]) -> Recognizer:
+        conversation = start["transcription_config"].get("conversation_config", {})
+        trigger = conversation.get("end_of_utterance_silence_trigger", 0.0)
+        return ScriptedRecognizer(transcript, end_of_utterance=trigger, **options)
+
+    return recognizer
 
 
 class RealtimeServer:

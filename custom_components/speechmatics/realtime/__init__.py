@@ -7,6 +7,7 @@ from .config import (
     AudioFormat,
     SessionOptions,
     TranscriptionConfig,
+    Turn,
     parse_vocab,
 )
 from .errors import (
@@ -31,6 +32,7 @@ from .errors import (
 from .events import (
     AttachesTo,
     EndOfTranscript,
+    EndOfTurn,
     EndOfUtterance,
     FinalTranscript,
     PartialTranscript,
@@ -39,6 +41,7 @@ from .events import (
     ResultItem,
     ServerInfo,
     ServerWarning,
+    TurnEnd,
 )
 from .sender import SessionStats
 from .session import RealtimeSession
@@ -56,6 +59,7 @@ __all__ = [
     "CannotConnect",
     "ConnectionClosed",
     "EndOfTranscript",
+    "EndOfTurn",
     "EndOfUtterance",
     "FinalTranscript",
     "InvalidConfiguration",
@@ -82,6 +86,8 @@ __all__ = [
     "TranscriptionConfig",
     "TransientServiceError",
     "TransportError",
+    "Turn",
+    "TurnEnd",
     "UsageLimitExceeded",
     "parse_vocab",
     "render",

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 from yarl import URL
 
-from .config import AudioFormat, SessionOptions, TranscriptionConfig
+from .config import AudioFormat, SessionOptions, TranscriptionConfig, Turn
 from .session import RealtimeSession
 
 REGION_URLS: dict[str, str] = {
@@ -83,8 +83,9 @@ class RealtimeClient:
         transcription_config: TranscriptionConfig,
         audio_format: AudioFormat | None = None,
         options: SessionOptions | None = None,
+        turn: Turn | None = None,
     ) -> RealtimeSession:
-        """Return a new session, to run with `transcribe`."""
+        """Return a new session, to run with `transcribe`; with a turn, see Turn."""
         return RealtimeSession(
             self._http,
             self._url,
@@ -94,6 +95,7 @@ class RealtimeClient:
             options or self.options,
             self._open_sessions,
             self._max_sessions,
+            turn,
         )
 
     async def verify(self) -> None:

@@ -160,6 +160,13 @@ class AudioFormat:
         """Return the format for audio in a container (WAV, OGG, MP3, ...)."""
         return cls(type="file")
 
+    @property
+    def bytes_per_second(self) -> int | None:
+        """Return the byte rate of raw audio; None for a container file."""
+        if self.type == "file":
+            return None
+        return self.sample_rate * BYTES_PER_SAMPLE[self.encoding]
+
     def frame_bytes(self, seconds: float) -> int:
         """Return the size of a frame of about that duration, a whole number of samples.
 
@@ -179,6 +186,29 @@ class AudioFormat:
             "encoding": str(self.encoding),
             "sample_rate": self.sample_rate,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """A session that ends with the speaker's turn, not only with the audio.
+
+    The turn ends at the first EndOfUtterance after final text (the service sends it
+    end_of_utterance_silence_trigger seconds after the last word); with an empty
+    transcript once the service has acknowledged no_speech seconds of audio and
+    found no word in it; and max_length seconds into the audio the session sends
+    ForceEndOfUtterance and ends the turn at the EndOfUtterance that answers it. The
+    bounds count audio, not time, so they follow the speaker's clock and hold for a
+    source faster than real time (raw audio only: a file has no byte rate).
+    """
+
+    no_speech: float = 8.0
+    max_length: float = 15.0
+
+    def __post_init__(self) -> None:
+        """Refuse bounds that cannot work."""
+        if not 0 < self.no_speech <= self.max_length:
+            msg = "no_speech must be positive and at most max_length"
+            raise ValueError(msg)
 
 
 @dataclass(frozen=True, slots=True)

@@ -99,6 +99,25 @@ class EndOfTranscript:
     transcript: str
 
 
+class TurnEnd(StrEnum):
+    """What ended the speaker's turn."""
+
+    END_OF_UTTERANCE = "end_of_utterance"
+    NO_SPEECH = "no_speech"
+    MAX_LENGTH = "max_length"
+
+
+@dataclass(frozen=True, slots=True)
+class EndOfTurn:
+    """The speaker's turn is over: its transcript is final and no more audio is sent.
+
+    The session finishes in the background (EndOfStream, EndOfTranscript, close).
+    """
+
+    transcript: str
+    reason: TurnEnd
+
+
 type RealtimeEvent = (
     RecognitionStarted
     | PartialTranscript
@@ -107,4 +126,5 @@ type RealtimeEvent = (
     | ServerInfo
     | ServerWarning
     | EndOfTranscript
+    | EndOfTurn
 )

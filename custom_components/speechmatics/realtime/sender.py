@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from dataclasses import dataclass
 
 from . import messages
@@ -18,6 +19,7 @@ class SessionStats:
     audio_bytes_sent: int = 0
     frames_sent: int = 0
     frames_acked: int = 0
+    audio_bytes_acked: int = 0
 
 
 class AudioSender:
@@ -42,7 +44,10 @@ class AudioSender:
         self._acked = asyncio.Event()
         self._input_ended = False
         self._stopped = False
-        self._forced_ends = 0
+        # Where in the audio each ForceEndOfUtterance goes (bytes read before it).
+        self._forced_ends: deque[int] = deque()
+        # The audio bytes sent up to each frame not yet acknowledged (at most a window).
+        self._unacked: deque[int] = deque()
 
     async def put(self, data: bytes) -> None:
         """Keep audio to send; wait while more than a window of it is kept.
@@ -64,12 +69,20 @@ class AudioSender:
         self._input_ended = True
         self._wake.set()
 
+    def end_now(self) -> None:
+        """Send EndOfStream at once: the audio kept and not yet sent is dropped."""
+        self._input_ended = True
+        self._forced_ends.clear()
+        self._pending.clear()
+        self._room.set()
+        self._wake.set()
+
     def force_end_of_utterance(self) -> None:
         """Send ForceEndOfUtterance after the audio kept now."""
         if self._input_ended:
             msg = "the audio has ended"
             raise RuntimeError(msg)
-        self._forced_ends += 1
+        self._forced_ends.append(self.stats.audio_bytes_in)
         self._wake.set()
 
     def stop(self) -> None:
@@ -79,7 +92,10 @@ class AudioSender:
 
     def acknowledge(self, seq_no: int) -> None:
         """Take the server's AudioAdded."""
-        self.stats.frames_acked = max(self.stats.frames_acked, seq_no)
+        stats = self.stats
+        while stats.frames_acked < seq_no and self._unacked:
+            stats.frames_acked += 1
+            stats.audio_bytes_acked = self._unacked.popleft()
         self._acked.set()
 
     async def run(self, connection: Connection) -> None:
@@ -89,19 +105,21 @@ class AudioSender:
         flush = True
         while not self._stopped:
             pending = len(self._pending)
-            if self._input_ended and not self._forced_ends:
+            if self._forced_ends:
+                # The audio up to the forced end goes first, then the message.
+                if before := self._forced_ends[0] - self.stats.audio_bytes_sent:
+                    await self._send_frame(connection, min(before, self._frame_bytes))
+                else:
+                    self._forced_ends.popleft()
+                    await connection.send_json(messages.force_end_of_utterance())
+            elif self._input_ended:
                 if pending > self._frame_bytes:
                     await self._send_frame(connection)
                     continue
                 await self._send_end(connection)
                 return
-            if pending >= self._frame_bytes or (
-                pending and (flush or self._forced_ends)
-            ):
+            elif pending >= self._frame_bytes or (pending and flush):
                 await self._send_frame(connection)
-            elif self._forced_ends:
-                self._forced_ends -= 1
-                await connection.send_json(messages.force_end_of_utterance())
             else:
                 flush = False
                 self._wake.clear()
@@ -113,20 +131,27 @@ class AudioSender:
         if frame:
             await self._wait_for_window()
             self._pending.clear()
-            self.stats.frames_sent += 1
-            self.stats.audio_bytes_sent += len(frame)
+            self._count(frame)
         await connection.send_end(frame, messages.end_of_stream(self.stats.frames_sent))
 
-    async def _send_frame(self, connection: Connection) -> None:
-        """Send the next frame once the window has room for it."""
+    async def _send_frame(self, connection: Connection, size: int = 0) -> None:
+        """Send the next frame (of at most size bytes) once the window has room for it."""
         await self._wait_for_window()
-        frame = bytes(self._pending[: self._frame_bytes])
-        del self._pending[: self._frame_bytes]
+        size = size or self._frame_bytes
+        frame = bytes(self._pending[:size])
+        if not frame:  # end_now dropped it meanwhile
+            return
+        del self._pending[:size]
         await connection.send_audio(frame)
-        self.stats.frames_sent += 1
-        self.stats.audio_bytes_sent += len(frame)
+        self._count(frame)
         if len(self._pending) <= self._high_water:
             self._room.set()
+
+    def _count(self, frame: bytes) -> None:
+        """Count a frame sent."""
+        self.stats.frames_sent += 1
+        self.stats.audio_bytes_sent += len(frame)
+        self._unacked.append(self.stats.audio_bytes_sent)
 
     async def _wait_for_window(self) -> None:
         """Wait until fewer than `window` frames are unacknowledged."""

@@ -11,7 +11,7 @@ import aiohttp
 from yarl import URL
 
 from . import messages
-from .config import AudioFormat, SessionOptions, TranscriptionConfig
+from .config import AudioFormat, SessionOptions, TranscriptionConfig, Turn
 from .connection import ERROR_CLOSE_WAIT, Connection, connect
 from .errors import (
     AudioSourceError,
@@ -24,6 +24,7 @@ from .errors import (
 )
 from .events import (
     EndOfTranscript,
+    EndOfTurn,
     EndOfUtterance,
     FinalTranscript,
     PartialTranscript,
@@ -31,6 +32,7 @@ from .events import (
     RecognitionStarted,
     ServerInfo,
     ServerWarning,
+    TurnEnd,
 )
 from .messages import ServerMessageType
 from .sender import AudioSender, SessionStats
@@ -39,6 +41,9 @@ from .transcript import Transcript, render
 _LOGGER = logging.getLogger(__name__)
 
 _DURATION_LIMIT_EXCEEDED = "duration_limit_exceeded"
+_TRANSCRIPTS = frozenset(
+    {ServerMessageType.ADD_PARTIAL_TRANSCRIPT, ServerMessageType.ADD_TRANSCRIPT}
+)
 
 
 class RealtimeSession:
@@ -46,7 +51,8 @@ class RealtimeSession:
 
     The connection opens when transcribe starts and the audio is read from then on, in
     a task of the session: what arrives before the service has started is kept and sent
-    in order, at most a window of it (then the source is held back).
+    in order, at most a window of it (then the source is held back). With a Turn the
+    session also ends with the speaker's turn (see Turn).
     """
 
     def __init__(
@@ -59,13 +65,21 @@ class RealtimeSession:
         options: SessionOptions,
         open_sessions: set[RealtimeSession],
         max_open: int | None = None,
+        turn: Turn | None = None,
     ) -> None:
         """Prepare a session; nothing is sent before transcribe.
 
         open_sessions is the set of the client's sessions that are open: this one is in
         it from transcribe until its socket is closed, and refuses to start (with
-        TooManySessions) when max_open of them are open already.
+        TooManySessions) when max_open of them are open already. A turn needs the
+        service's end of utterance: an end_of_utterance_silence_trigger above 0.
         """
+        if (
+            turn is not None
+            and not transcription_config.end_of_utterance_silence_trigger
+        ):
+            msg = "a turn needs an end_of_utterance_silence_trigger above 0"
+            raise ValueError(msg)
         self._http = http
         self._url = url
         self._api_key = api_key
@@ -73,6 +87,8 @@ class RealtimeSession:
             transcription_config, audio_format
         )
         self._options = options
+        self._turn = turn
+        self._byte_rate = audio_format.bytes_per_second
         self._open_sessions = open_sessions
         self._max_open = max_open
         self._sender = AudioSender(
@@ -83,9 +99,12 @@ class RealtimeSession:
         self.transcript = Transcript()
         self.started: RecognitionStarted | None = None
         self._complete = False
+        self._turn_end: EndOfTurn | None = None
+        self._forced_end = False
         self._failure: SpeechmaticsError | None = None
         self._events: asyncio.Queue[RealtimeEvent | SpeechmaticsError] = asyncio.Queue()
         self._run_task: asyncio.Task[None] | None = None
+        self._read_task: asyncio.Task[None] | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._timers: list[asyncio.TimerHandle] = []
 
@@ -120,6 +139,10 @@ class RealtimeSession:
         session: AudioSourceError when the audio itself raised. Closing the generator
         before the end stops the session; a complete session closes its socket in the
         background (close() waits for that).
+
+        With a Turn the last event may be EndOfTurn instead: the audio is closed and
+        no more of it is sent; the session finishes in the background, and failures
+        from then on end only the session.
         """
         if self._run_task is not None:
             msg = "a session transcribes one stream"
@@ -137,11 +160,11 @@ class RealtimeSession:
         try:
             while not isinstance(item := await self._events.get(), SpeechmaticsError):
                 yield item
-                if isinstance(item, EndOfTranscript):
+                if isinstance(item, EndOfTranscript | EndOfTurn):
                     return
             raise item
         finally:
-            if not self._complete:
+            if not self._complete and self._turn_end is None:
                 await self.close()
 
     def force_end_of_utterance(self) -> None:
@@ -166,7 +189,7 @@ class RealtimeSession:
 
     async def _run(self, audio: AsyncIterator[bytes]) -> None:
         """Read the audio, connect, start recognition and stream until the transcript ends."""
-        self._spawn(self._read(audio), "speechmatics read")
+        self._read_task = self._spawn(self._read(audio), "speechmatics read")
         try:
             async with connect(
                 self._http, self._url, self._api_key, self._options
@@ -210,15 +233,60 @@ class RealtimeSession:
             raise SessionTimeout(TimeoutStage.START, seconds) from err
 
     async def _read(self, audio: AsyncIterator[bytes]) -> None:
-        """Hand the caller's audio to the sender as it arrives; then end the input."""
+        """Hand the caller's audio to the sender as it arrives; then end the input.
+
+        The audio is closed when the reading stops: at its end, with the session, or
+        at the end of the turn.
+        """
         try:
             async for chunk in audio:
                 if chunk:
                     await self._sender.put(chunk)
+                    self._check_max_length()
+                    if self._forced_end or self._turn_end is not None:
+                        return
         except Exception as err:
             msg = f"the audio source failed: {err!r}"
             raise AudioSourceError(msg) from err
+        finally:
+            await _aclose(audio)
         self._sender.end_input()
+        self._arm_finish_timeout()
+
+    def _check_max_length(self) -> None:
+        """Force the end of the turn's utterance at max_length seconds of audio read.
+
+        No more audio is read: the turn ends at the EndOfUtterance that answers.
+        """
+        if self._turn is None or self._byte_rate is None or self._forced_end:
+            return
+        if self._sender.stats.audio_bytes_in >= self._turn.max_length * self._byte_rate:
+            self._forced_end = True
+            self._sender.force_end_of_utterance()
+            self._arm_finish_timeout()
+
+    def _check_no_speech(self) -> None:
+        """End the turn empty once the server has heard no_speech seconds and no word."""
+        if self._turn is None or self._byte_rate is None or self.transcript.text:
+            return
+        if (
+            self._sender.stats.audio_bytes_acked
+            >= self._turn.no_speech * self._byte_rate
+        ):
+            self._end_turn(TurnEnd.NO_SPEECH)
+
+    def _end_turn(self, reason: TurnEnd) -> None:
+        """End the turn with the final text so far; finish the session in the background.
+
+        Nothing more is read or sent but EndOfStream, and the transcript stays as it is.
+        """
+        if self._turn_end is not None or self._complete or self._failure is not None:
+            return
+        self._turn_end = EndOfTurn(self.transcript.final_text, reason)
+        self._events.put_nowait(self._turn_end)
+        self._sender.end_now()
+        if self._read_task is not asyncio.current_task() and self._read_task:
+            self._read_task.cancel()
         self._arm_finish_timeout()
 
     def _arm_finish_timeout(self) -> None:
@@ -237,11 +305,12 @@ class RealtimeSession:
         loop = asyncio.get_running_loop()
         self._timers.append(loop.call_later(delay, callback, *args))
 
-    def _spawn(self, work: Any, name: str) -> None:
+    def _spawn(self, work: Any, name: str) -> asyncio.Task[None]:
         """Run a part of the session in a task of its own; its failure ends the session."""
         task = asyncio.create_task(work, name=name)
         task.add_done_callback(self._task_done)
         self._tasks.append(task)
+        return task
 
     def _task_done(self, task: asyncio.Task[None]) -> None:
         """End the session when one of its tasks failed."""
@@ -281,13 +350,26 @@ class RealtimeSession:
         name = message["message"]
         if name == ServerMessageType.AUDIO_ADDED:
             self._sender.acknowledge(messages.parse_seq_no(message))
+            self._check_no_speech()
             return
         if _LOGGER.isEnabledFor(logging.DEBUG):
             _LOGGER.debug("Received %s", str(message)[:500])
         if (handler := self._HANDLERS.get(name)) is None:
             _LOGGER.debug("Ignoring unknown message %s", name)
             return
-        self._events.put_nowait(handler(self, message))
+        if self._turn_end is not None and name in _TRANSCRIPTS:
+            return  # the turn's transcript is final
+        self._events.put_nowait(event := handler(self, message))
+        if (
+            isinstance(event, EndOfUtterance)
+            and self._turn is not None
+            and (self._forced_end or self.transcript.final_text)
+        ):
+            # An utterance without words (noise, a cough) does not end the turn.
+            reason = (
+                TurnEnd.MAX_LENGTH if self._forced_end else TurnEnd.END_OF_UTTERANCE
+            )
+            self._end_turn(reason)
 
     def _on_recognition_started(self, message: dict[str, Any]) -> RealtimeEvent:
         """Take the session id and word delimiter; let audio flow."""
