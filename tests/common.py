@@ -12,6 +12,7 @@ import wave
 from homeassistant.components import stt
 from homeassistant.components.assist_pipeline import (
     PipelineEvent,
+    PipelineEventType,
     PipelineStage,
     async_get_pipeline,
     async_pipeline_from_audio_stream,
@@ -160,6 +161,17 @@ class Timeline:
     def index(self, kind: str) -> int:
         """Return the position of the first entry of a kind."""
         return next(i for i, (k, _) in enumerate(self.entries) if k == kind)
+
+
+def outcome(timeline: Timeline) -> str:
+    """Return the recognised text of a run, or its error code."""
+    for kind, data in timeline.entries:
+        if kind == PipelineEventType.STT_END:
+            return str(data["stt_output"]["text"])
+        if kind == PipelineEventType.ERROR:
+            return str(data["code"])
+    msg = "the run neither ended nor failed"
+    raise AssertionError(msg)
 
 
 async def run_pipeline(

@@ -8,13 +8,15 @@ from unittest.mock import patch
 from homeassistant.config_entries import SOURCE_USER
 from homeassistant.const import CONF_API_KEY, CONF_URL
 from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.data_entry_flow import FlowResultType, InvalidData
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.speechmatics.const import (
     CONF_ADDITIONAL_VOCAB,
     CONF_ENABLE_PARTIALS,
+    CONF_END_OF_SPEECH,
+    CONF_END_OF_UTTERANCE_SILENCE,
     CONF_ENDPOINT,
     CONF_MAX_DELAY,
     CONF_MODEL,
@@ -300,10 +302,17 @@ async def test_options_flow(
     result = await hass.config_entries.options.async_init(entry.entry_id)
     assert result["step_id"] == "init"
 
+    schema = result["data_schema"].schema
+    suggested = {str(key): key.description["suggested_value"] for key in schema}
+    assert suggested[CONF_END_OF_SPEECH] == "speechmatics"
+    assert suggested[CONF_END_OF_UTTERANCE_SILENCE] == 0.5
+
     options = {
         CONF_MODEL: "standard",
         CONF_MAX_DELAY: 1.5,
         CONF_ENABLE_PARTIALS: False,
+        CONF_END_OF_SPEECH: "home_assistant",
+        CONF_END_OF_UTTERANCE_SILENCE: 0.8,
         CONF_ADDITIONAL_VOCAB: ["one two three four five six seven"],
     }
     result = await hass.config_entries.options.async_configure(
@@ -325,6 +334,8 @@ async def test_options_flow(
         CONF_MODEL: "standard",
         CONF_MAX_DELAY: 1.5,
         CONF_ENABLE_PARTIALS: False,
+        CONF_END_OF_SPEECH: "home_assistant",
+        CONF_END_OF_UTTERANCE_SILENCE: 0.8,
         CONF_ADDITIONAL_VOCAB: [
             {"content": "Zigbee"},
             {
@@ -343,6 +354,43 @@ async def test_options_flow(
         "Home Assistant: home assistent, home assist",
         "Z-Wave",
     ]
+    assert suggested[CONF_END_OF_SPEECH] == "home_assistant"
+    assert suggested[CONF_END_OF_UTTERANCE_SILENCE] == 0.8
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {CONF_END_OF_SPEECH: "never"},
+        {CONF_END_OF_UTTERANCE_SILENCE: 0.1},
+        {CONF_END_OF_UTTERANCE_SILENCE: 2.5},
+    ],
+)
+async def test_options_flow_refuses_bad_end_of_speech(
+    hass: HomeAssistant, setup_integration: MockConfigEntry, change: dict[str, Any]
+) -> None:
+    """Test an unknown end-of-speech mode or a silence out of range is refused."""
+    result = await hass.config_entries.options.async_init(setup_integration.entry_id)
+    options = {CONF_MODEL: "enhanced", CONF_MAX_DELAY: 0.7, CONF_ENABLE_PARTIALS: True}
+    with pytest.raises(InvalidData):
+        await hass.config_entries.options.async_configure(
+            result["flow_id"], {**options, **change}
+        )
+    assert setup_integration.options == {}
+
+
+async def test_options_saved_before_end_of_speech_get_its_defaults(
+    hass: HomeAssistant, setup_integration: MockConfigEntry
+) -> None:
+    """Test options without the end-of-speech fields (an older version) get the defaults."""
+    result = await hass.config_entries.options.async_init(setup_integration.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {CONF_MODEL: "enhanced", CONF_MAX_DELAY: 0.7, CONF_ENABLE_PARTIALS: True},
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert setup_integration.options[CONF_END_OF_SPEECH] == "speechmatics"
+    assert setup_integration.options[CONF_END_OF_UTTERANCE_SILENCE] == 0.5
 
 
 async def test_options_flow_refuses_too_many_words(

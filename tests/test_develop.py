@@ -19,9 +19,9 @@ import pytest
 
 from tools.develop_setup import HomeAssistantApi
 from tools.speechmatics_server import RealtimeServer
+from tools.spoken import spoken
 
 from .common import chunks
-from .spoken import spoken
 
 ROOT = Path(__file__).parents[1]
 

@@ -45,10 +45,10 @@ from custom_components.speechmatics.realtime import (
 )
 from tools.speechmatics_server import RealtimeServer, sphinx
 from tools.speechmatics_server.sphinx import SphinxRecognizer
+from tools.spoken import COMMANDS, HOME, VOICES, normalised, spoken
 
 from .common import Timeline, chunks, collect, metadata, transcribe
 from .conftest import config_entry
-from .spoken import COMMANDS, HOME, VOICES, normalised, spoken
 
 # A satellite sends 10 ms every 10 ms; four times faster keeps the tests short while
 # the engine still hears the audio as it streams.
@@ -258,7 +258,12 @@ async def test_utterances_and_end_of_utterance(engine_client: RealtimeClient) ->
     kinds = [type(event).__name__ for event in events]
     finals = [event for event in events if isinstance(event, FinalTranscript)]
     assert [normalised(final.text) for final in finals] == [first, second]
-    assert kinds.index("EndOfUtterance") > kinds.index("FinalTranscript")
+    # As the service does: each utterance's final, then at once its EndOfUtterance.
+    pauses = [i for i, kind in enumerate(kinds) if kind == "EndOfUtterance"]
+    assert len(pauses) == 2
+    assert [kinds[i - 1] for i in pauses] == ["FinalTranscript", "FinalTranscript"]
+    assert [events[i - 1] for i in pauses] == finals
+    assert kinds.index("FinalTranscript", pauses[0]) < pauses[1]  # second utterance
     assert normalised(text) == f"{first} {second}"
 
 

@@ -15,7 +15,6 @@ from typing import Any
 import aiohttp
 from homeassistant.components import stt
 from homeassistant.components.assist_pipeline import (
-    PipelineEventType,
     PipelineStage,
     async_pipeline_from_audio_stream,
 )
@@ -27,7 +26,12 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.speechmatics import SESSION_OPTIONS
-from custom_components.speechmatics.const import DOMAIN
+from custom_components.speechmatics.const import (
+    CONF_END_OF_SPEECH,
+    DOMAIN,
+    END_OF_SPEECH_MODES,
+    END_OF_SPEECH_SPEECHMATICS,
+)
 from custom_components.speechmatics.health import (
     ISSUE_QUOTA,
     ISSUE_USAGE_LIMIT,
@@ -56,26 +60,30 @@ from .common import (
     chunks,
     counted,
     metadata,
+    outcome,
     run_pipeline,
     silent_tcp_server,
     speech,
 )
-from .conftest import API_KEY, ENTRY_ID
+from .conftest import API_KEY, ENTRY_ID, config_entry
 
 pytestmark = pytest.mark.usefixtures("pipeline")
 
 FAILED = "stt-stream-failed"
 
 
-def outcome(timeline: Timeline) -> str:
-    """Return the recognised text of a run, or its error code."""
-    for kind, data in timeline.entries:
-        if kind == PipelineEventType.STT_END:
-            return str(data["stt_output"]["text"])
-        if kind == PipelineEventType.ERROR:
-            return str(data["code"])
-    msg = "the run neither ended nor failed"
-    raise AssertionError(msg)
+@pytest.fixture(params=END_OF_SPEECH_MODES)
+def end_of_speech(request: pytest.FixtureRequest) -> str:
+    """Run every case with Speechmatics and with Home Assistant deciding the end of speech."""
+    return str(request.param)
+
+
+@pytest.fixture
+def mock_config_entry(
+    fake_speechmatics: RealtimeServer, end_of_speech: str
+) -> MockConfigEntry:
+    """Return a config entry for the fake server in the end-of-speech mode of the case."""
+    return config_entry(fake_speechmatics.url, {CONF_END_OF_SPEECH: end_of_speech})
 
 
 async def run(hass: HomeAssistant, audio: bytes | None = None) -> Timeline:
@@ -282,7 +290,8 @@ def test_documented_timeouts() -> None:
     [
         (Trigger.START, 2.0, "No answer from the server within 8 s (start)"),
         (Trigger.frame(2), 6.0, "No answer from the server within 5 s (ack)"),
-        (Trigger.END_OF_STREAM, 2.0, "No answer from the server within 8 s (finish)"),
+        # The audio ends before the pause that would end the turn.
+        (Trigger.END_OF_STREAM, 1.6, "No answer from the server within 8 s (finish)"),
     ],
     ids=["no_recognition_started", "no_acks", "no_end_of_transcript"],
 )
@@ -429,6 +438,54 @@ async def test_a_transcript_the_server_finished_returns_at_once(
     await assert_clean_and_recovers(hass, fake_speechmatics, setup_integration)
 
 
+@pytest.mark.parametrize(
+    "fault",
+    [[Drop()], [Close(1000)], error("unknown_error"), error("job_error"), [Stall()]],
+    ids=["drop", "close", "unknown_error", "job_error", "stall"],
+)
+@pytest.mark.parametrize("end_of_speech", [END_OF_SPEECH_SPEECHMATICS])
+async def test_a_fault_after_the_early_return_keeps_the_result(
+    hass: HomeAssistant,
+    fake_speechmatics: RealtimeServer,
+    setup_integration: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+    fault: list[Any],
+) -> None:
+    """Test a fault while the session finishes after the turn leaves the result whole.
+
+    The run has returned the transcript; the fault ends only the session, in the
+    background: no failure is reported and nothing is left running.
+    """
+    use_client(
+        setup_integration,
+        async_get_clientsession(hass),
+        fake_speechmatics.url,
+        replace(SESSION_OPTIONS, finish_timeout=0.5),
+    )
+    reached = asyncio.Event()
+    fake_speechmatics.actions[Trigger.END_OF_STREAM] = [Notify(reached), *fault]
+    release = asyncio.Event()
+    timeline, task = await start_run(hass, held_stream(release, speech(2.5)))
+    async with asyncio.timeout(5):
+        await task
+    assert outcome(timeline) == TEXT
+    assert timeline.transcripts[-1] == {
+        "entity_id": ENTITY_ID,
+        "session_id": "fake-session",
+        "text": TEXT,
+        "is_final": True,
+    }
+    async with asyncio.timeout(5):
+        await reached.wait()
+    await fake_speechmatics.wait_closed()
+    await assert_no_session_tasks()
+    assert not release.is_set()
+    assert "Speechmatics is unreachable" not in caplog.text
+    assert "Speech-to-text with Speechmatics failed" not in caplog.text
+    use_client(setup_integration, async_get_clientsession(hass), fake_speechmatics.url)
+    await assert_clean_and_recovers(hass, fake_speechmatics, setup_integration)
+
+
 async def test_audio_is_held_back_while_the_service_is_slow_to_start(
     hass: HomeAssistant,
     fake_speechmatics: RealtimeServer,
@@ -483,9 +540,11 @@ async def test_the_api_key_never_reaches_the_log(
     assert API_KEY not in caplog.text
 
 
-async def held_stream(release: asyncio.Event) -> AsyncIterator[bytes]:
-    """Stream one second of audio, then hold the stream open like a user still speaking."""
-    for chunk in chunks(speech(1.0)):
+async def held_stream(
+    release: asyncio.Event, audio: bytes | None = None
+) -> AsyncIterator[bytes]:
+    """Stream audio (one second), then hold the stream open like a user still speaking."""
+    for chunk in chunks(speech(1.0) if audio is None else audio):
         yield chunk
     await release.wait()
 

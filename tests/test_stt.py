@@ -18,6 +18,7 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from custom_components.speechmatics.const import (
     CONF_ADDITIONAL_VOCAB,
     CONF_ENABLE_PARTIALS,
+    CONF_END_OF_SPEECH,
     CONF_MAX_DELAY,
     CONF_MODEL,
     EVENT_TRANSCRIPT,
@@ -93,6 +94,7 @@ async def test_pipeline_transcribes_while_streaming(
         "model": "enhanced",
         "max_delay": 0.7,
         "enable_partials": True,
+        "conversation_config": {"end_of_utterance_silence_trigger": 0.5},
     }
     assert record.start["audio_format"] == {
         "type": "raw",
@@ -295,6 +297,7 @@ async def test_options_apply_to_the_next_session(
             CONF_MODEL: "standard",
             CONF_MAX_DELAY: 2.0,
             CONF_ENABLE_PARTIALS: False,
+            CONF_END_OF_SPEECH: "home_assistant",
             CONF_ADDITIONAL_VOCAB: [
                 {"content": "Zigbee"},
                 {"content": "Home Assistant", "sounds_like": ["home assistent"]},

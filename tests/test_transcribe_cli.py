@@ -10,9 +10,9 @@ import sys
 import pytest
 
 from tools.speechmatics_server import RealtimeServer
+from tools.spoken import normalised, spoken
 
 from .common import wav_file
-from .spoken import normalised, spoken
 
 ROOT = Path(__file__).parents[1]
 COMMAND = "turn on the kitchen light"
@@ -61,6 +61,44 @@ async def test_file(local_engine: RealtimeServer, tmp_path: Path) -> None:
     lines = out.splitlines()
     assert lines[0].startswith("[Partial]: ")
     assert normalised(" ".join(_finals(out))) == COMMAND
+
+
+async def test_end_of_utterance(local_engine: RealtimeServer, tmp_path: Path) -> None:
+    """Test --end-of-utterance prints [EndOfUtterance] after each utterance's final."""
+    path = tmp_path / "two.wav"
+    path.write_bytes(wav_file(spoken(COMMAND) + spoken("lock the front door")))
+    code, out, err = await _finish(
+        await _cli(
+            "--file",
+            str(path),
+            "--url",
+            local_engine.url,
+            *VOCAB,
+            "--end-of-utterance",
+            "0.5",
+            "--no-partials",
+        )
+    )
+    assert code == 0, err
+    lines = out.splitlines()
+    assert [line.split(":")[0] for line in lines] == [
+        "[Final]",
+        "[EndOfUtterance]",
+        "[Final]",
+        "[EndOfUtterance]",
+    ], out
+    assert [normalised(line) for line in _finals(out)] == [
+        COMMAND,
+        "lock the front door",
+    ]
+
+
+@pytest.mark.parametrize("seconds", ["5", "0", "soon"])
+async def test_end_of_utterance_out_of_range(tmp_path: Path, seconds: str) -> None:
+    """Test a trigger the service would refuse is a usage error before connecting."""
+    code, out, err = await _finish(await _cli("--end-of-utterance", seconds))
+    assert (code, out) == (2, "")
+    assert "--end-of-utterance: expected seconds above 0 and at most 2" in err
 
 
 async def test_microphone_until_ctrl_c(

@@ -4,8 +4,9 @@ python -m tools.transcribe [--file speech.wav] [--url ws://127.0.0.1:9000/v2] [o
 
 Streams to Speechmatics (the API key from SPEECHMATICS_API_KEY) or to any --url, such as
 the local engine, with the integration's options, and prints `[Partial]: ...` and
-`[Final]: ...` lines as they arrive: until the end of the file, or until Ctrl+C, which
-ends the stream and prints the remaining finals.
+`[Final]: ...` lines as they arrive (and `[EndOfUtterance]` with --end-of-utterance):
+until the end of the file, or until Ctrl+C, which ends the stream and prints the
+remaining finals.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from custom_components.speechmatics.const import DEFAULT_MAX_DELAY, DEFAULT_MODE
 from custom_components.speechmatics.realtime import (
     REGION_URLS,
     AudioFormat,
+    EndOfUtterance,
     FinalTranscript,
     PartialTranscript,
     RealtimeClient,
@@ -33,6 +35,7 @@ from custom_components.speechmatics.realtime import (
     parse_vocab,
     validate_url,
 )
+from custom_components.speechmatics.realtime.config import END_OF_UTTERANCE_RANGE
 
 RATE = 16000
 CHUNK_FRAMES = 1600  # 100 ms
@@ -132,6 +135,7 @@ async def transcribe(arguments: argparse.Namespace, stop: asyncio.Event) -> None
             max_delay=arguments.max_delay,
             enable_partials=not arguments.no_partials,
             additional_vocab=vocab,
+            end_of_utterance_silence_trigger=arguments.end_of_utterance,
         )
         http = await stack.enter_async_context(aiohttp.ClientSession())
         client = RealtimeClient(http, api_key, url, sdk_id="speechmatics-ha-cli")
@@ -142,6 +146,8 @@ async def transcribe(arguments: argparse.Namespace, stop: asyncio.Event) -> None
                     print(f"[Partial]: {event.text}", flush=True)
                 elif isinstance(event, FinalTranscript) and event.text.strip():
                     print(f"[Final]: {event.text.strip()}", flush=True)
+                elif isinstance(event, EndOfUtterance):
+                    print("[EndOfUtterance]", flush=True)
         await client.close()
 
 
@@ -163,6 +169,18 @@ async def run(arguments: argparse.Namespace) -> int:
     return 0
 
 
+def end_of_utterance(value: str) -> float:
+    """Parse --end-of-utterance: seconds of silence, as the service takes them."""
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not END_OF_UTTERANCE_RANGE[0] < seconds <= END_OF_UTTERANCE_RANGE[1]:
+        msg = f"expected seconds above 0 and at most 2, not {value!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return seconds
+
+
 def main() -> None:
     """Parse the command line and transcribe."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -180,6 +198,12 @@ def main() -> None:
     )
     parser.add_argument("--max-delay", type=float, default=DEFAULT_MAX_DELAY)
     parser.add_argument("--no-partials", action="store_true")
+    parser.add_argument(
+        "--end-of-utterance",
+        type=end_of_utterance,
+        metavar="SECONDS",
+        help="ask for EndOfUtterance after this much silence after speech (0-2 s)",
+    )
     parser.add_argument(
         "--vocab",
         action="append",

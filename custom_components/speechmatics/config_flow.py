@@ -32,13 +32,19 @@ from . import async_create_client
 from .const import (
     CONF_ADDITIONAL_VOCAB,
     CONF_ENABLE_PARTIALS,
+    CONF_END_OF_SPEECH,
+    CONF_END_OF_UTTERANCE_SILENCE,
     CONF_ENDPOINT,
     CONF_MAX_DELAY,
     CONF_MODEL,
     DEFAULT_ENABLE_PARTIALS,
+    DEFAULT_END_OF_SPEECH,
+    DEFAULT_END_OF_UTTERANCE_SILENCE,
     DEFAULT_MAX_DELAY,
     DEFAULT_MODEL,
     DOMAIN,
+    END_OF_SPEECH_MODES,
+    END_OF_UTTERANCE_SILENCE_RANGE,
     ENDPOINT_CUSTOM,
     MODELS,
 )
@@ -86,6 +92,25 @@ _OPTIONS_SCHEMA = probatio.Schema(
             )
         ),
         probatio.Required(CONF_ENABLE_PARTIALS): BooleanSelector(),
+        # Defaults: options saved before these existed (or by a script) still apply.
+        probatio.Required(
+            CONF_END_OF_SPEECH, default=DEFAULT_END_OF_SPEECH
+        ): SelectSelector(
+            SelectSelectorConfig(
+                options=list(END_OF_SPEECH_MODES), translation_key=CONF_END_OF_SPEECH
+            )
+        ),
+        probatio.Required(
+            CONF_END_OF_UTTERANCE_SILENCE, default=DEFAULT_END_OF_UTTERANCE_SILENCE
+        ): NumberSelector(
+            NumberSelectorConfig(
+                min=END_OF_UTTERANCE_SILENCE_RANGE[0],
+                max=END_OF_UTTERANCE_SILENCE_RANGE[1],
+                step=0.1,
+                unit_of_measurement="s",
+                mode=NumberSelectorMode.SLIDER,
+            )
+        ),
         probatio.Optional(CONF_ADDITIONAL_VOCAB): TextSelector(
             TextSelectorConfig(multiple=True)
         ),
@@ -226,7 +251,7 @@ class SpeechmaticsOptionsFlow(OptionsFlow):
     async def async_step_init(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Choose the model, latency, partial results and custom vocabulary."""
+        """Choose the model, latency, partial results, end of speech and vocabulary."""
         errors: dict[str, str] = {}
         if user_input is not None:
             try:
@@ -243,6 +268,10 @@ class SpeechmaticsOptionsFlow(OptionsFlow):
             CONF_MAX_DELAY: options.get(CONF_MAX_DELAY, DEFAULT_MAX_DELAY),
             CONF_ENABLE_PARTIALS: options.get(
                 CONF_ENABLE_PARTIALS, DEFAULT_ENABLE_PARTIALS
+            ),
+            CONF_END_OF_SPEECH: options.get(CONF_END_OF_SPEECH, DEFAULT_END_OF_SPEECH),
+            CONF_END_OF_UTTERANCE_SILENCE: options.get(
+                CONF_END_OF_UTTERANCE_SILENCE, DEFAULT_END_OF_UTTERANCE_SILENCE
             ),
             CONF_ADDITIONAL_VOCAB: [
                 entry.line

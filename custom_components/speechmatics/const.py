@@ -14,12 +14,24 @@ CONF_ENABLE_PARTIALS: Final = "enable_partials"
 CONF_ADDITIONAL_VOCAB: Final = "additional_vocab"
 CONF_CONTENT: Final = "content"
 CONF_SOUNDS_LIKE: Final = "sounds_like"
+CONF_END_OF_SPEECH: Final = "end_of_speech"
+CONF_END_OF_UTTERANCE_SILENCE: Final = "end_of_utterance_silence"
 
 ENDPOINT_CUSTOM: Final = "custom"
 MODELS: Final = ("standard", "enhanced")
 DEFAULT_MODEL: Final = "enhanced"
 DEFAULT_MAX_DELAY: Final = 0.7
 DEFAULT_ENABLE_PARTIALS: Final = True
+
+# Who decides that the user has stopped speaking: Speechmatics, from the words it
+# heard, or Home Assistant's voice activity detection, which ends the audio stream.
+END_OF_SPEECH_SPEECHMATICS: Final = "speechmatics"
+END_OF_SPEECH_HOME_ASSISTANT: Final = "home_assistant"
+END_OF_SPEECH_MODES: Final = (END_OF_SPEECH_SPEECHMATICS, END_OF_SPEECH_HOME_ASSISTANT)
+# Both chosen from the end-of-speech benchmark (README, "Turn-taking").
+DEFAULT_END_OF_SPEECH: Final = END_OF_SPEECH_SPEECHMATICS
+DEFAULT_END_OF_UTTERANCE_SILENCE: Final = 0.5
+END_OF_UTTERANCE_SILENCE_RANGE: Final = (0.2, 2.0)
 
 EVENT_TRANSCRIPT: Final = "speechmatics_transcript"
 

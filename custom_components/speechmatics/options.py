@@ -9,12 +9,17 @@ from .const import (
     CONF_ADDITIONAL_VOCAB,
     CONF_CONTENT,
     CONF_ENABLE_PARTIALS,
+    CONF_END_OF_SPEECH,
+    CONF_END_OF_UTTERANCE_SILENCE,
     CONF_MAX_DELAY,
     CONF_MODEL,
     CONF_SOUNDS_LIKE,
     DEFAULT_ENABLE_PARTIALS,
+    DEFAULT_END_OF_SPEECH,
+    DEFAULT_END_OF_UTTERANCE_SILENCE,
     DEFAULT_MAX_DELAY,
     DEFAULT_MODEL,
+    END_OF_SPEECH_SPEECHMATICS,
     SpeechmaticsLanguage,
 )
 from .realtime import AdditionalVocab, TranscriptionConfig
@@ -40,10 +45,21 @@ def vocab_to_options(vocab: Iterable[AdditionalVocab]) -> list[dict[str, Any]]:
     ]
 
 
+def speechmatics_ends_speech(options: Mapping[str, Any]) -> bool:
+    """Return whether Speechmatics, not Home Assistant, decides when speech ends."""
+    mode: str = options.get(CONF_END_OF_SPEECH, DEFAULT_END_OF_SPEECH)
+    return mode == END_OF_SPEECH_SPEECHMATICS
+
+
 def transcription_config(
     options: Mapping[str, Any], language: SpeechmaticsLanguage
 ) -> TranscriptionConfig:
     """Return the transcription config for a language and the entry's options."""
+    trigger = None
+    if speechmatics_ends_speech(options):
+        trigger = options.get(
+            CONF_END_OF_UTTERANCE_SILENCE, DEFAULT_END_OF_UTTERANCE_SILENCE
+        )
     return TranscriptionConfig(
         language=language.code,
         output_locale=language.output_locale,
@@ -51,4 +67,5 @@ def transcription_config(
         max_delay=options.get(CONF_MAX_DELAY, DEFAULT_MAX_DELAY),
         enable_partials=options.get(CONF_ENABLE_PARTIALS, DEFAULT_ENABLE_PARTIALS),
         additional_vocab=vocab_from_options(options.get(CONF_ADDITIONAL_VOCAB, [])),
+        end_of_utterance_silence_trigger=trigger,
     )

@@ -13,6 +13,7 @@ from homeassistant.components.stt import (
     AudioCodecs,
     AudioFormats,
     AudioSampleRates,
+    SpeechAudioProcessing,
     SpeechMetadata,
     SpeechResult,
     SpeechResultState,
@@ -25,12 +26,14 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from .audio import UnsupportedAudioError, async_open_audio
 from .const import DOMAIN, EVENT_TRANSCRIPT, LANGUAGES
 from .data import SpeechmaticsConfigEntry
-from .options import transcription_config
+from .options import speechmatics_ends_speech, transcription_config
 from .realtime import (
+    EndOfTurn,
     FinalTranscript,
     PartialTranscript,
     RealtimeSession,
     SpeechmaticsError,
+    Turn,
 )
 
 try:
@@ -106,6 +109,20 @@ class SpeechmaticsSpeechToText(SpeechToTextEntity):
         """Return mono."""
         return [AudioChannels.CHANNEL_MONO]
 
+    @property
+    @override
+    def audio_processing(self) -> SpeechAudioProcessing:
+        """Return whether Home Assistant's voice detection must end the audio stream.
+
+        Not when Speechmatics decides the end of speech (the end_of_speech option):
+        the pipeline then streams until the entity returns.
+        """
+        return SpeechAudioProcessing(
+            requires_external_vad=not speechmatics_ends_speech(self._entry.options),
+            prefers_auto_gain_enabled=True,
+            prefers_noise_reduction_enabled=True,
+        )
+
     @override
     async def async_process_audio_stream(
         self, metadata: SpeechMetadata, stream: AsyncIterable[bytes]
@@ -134,18 +151,22 @@ class SpeechmaticsSpeechToText(SpeechToTextEntity):
     ) -> AsyncGenerator[str | SpeechResult]:
         """Stream the audio to one Realtime session; yield each new text so far, then the result.
 
-        Every failure ends in SpeechResult(None, ERROR) and a log line: nothing raises
-        into the pipeline.
+        The result comes at the end of the audio, or, when Speechmatics decides the
+        end of speech, at the end of the user's turn: the session then finishes in
+        the background. Every failure ends in SpeechResult(None, ERROR) and a log
+        line: nothing raises into the pipeline.
         """
         data = self._entry.runtime_data
-        config = transcription_config(self._entry.options, LANGUAGES[metadata.language])
+        options = self._entry.options
+        config = transcription_config(options, LANGUAGES[metadata.language])
+        turn = Turn() if speechmatics_ends_speech(options) else None
         try:
             if (opened := await async_open_audio(metadata, stream)) is None:
                 _LOGGER.debug("The audio stream ended without audio")
                 yield SpeechResult("", SpeechResultState.SUCCESS)
                 return
             audio_format, audio = opened
-            session = data.client.session(config, audio_format)
+            session = data.client.session(config, audio_format, turn=turn)
             data.sessions += 1
             text = ""
             async with aclosing(session.transcribe(audio)) as events:
@@ -157,6 +178,8 @@ class SpeechmaticsSpeechToText(SpeechToTextEntity):
                         text = event.text_so_far
                         self._fire(session, text, is_final=False)
                         yield text
+                    elif isinstance(event, EndOfTurn):
+                        _LOGGER.debug("End of the turn: %s", event.reason)
         except UnsupportedAudioError as err:
             _LOGGER.error("Cannot transcribe this audio: %s", err)
             yield _ERROR

@@ -1,4 +1,4 @@
-"""Real speech for the local engine's tests: espeak-ng, resampled to 16 kHz PCM."""
+"""Real speech for the local engine: espeak-ng at 16 kHz, for its tests and benchmark."""
 
 from __future__ import annotations
 
@@ -44,15 +44,16 @@ COMMANDS = (
 
 
 @functools.cache
-def spoken(text: str, voice: str = "en-us", words_per_minute: int = 150) -> bytes:
-    """Return text spoken by espeak-ng as 16 kHz mono pcm_s16le, with quiet around it.
+def voice(text: str, voice: str = "en-us", words_per_minute: int = 150) -> np.ndarray:
+    """Return text spoken by espeak-ng at 16 kHz, as float samples, with nothing around it.
 
     espeak-ng speaks at 22050 Hz; an FFT resample keeps the band the recogniser uses.
-    A little noise stands in for the room before and after the words.
     """
     espeak = shutil.which("espeak-ng")
-    assert espeak is not None, "espeak-ng is missing: scripts/setup installs it"
-    wav = subprocess.run(  # noqa: S603  # fixed arguments, text from the tests
+    if espeak is None:
+        msg = "espeak-ng is missing: scripts/setup installs it"
+        raise RuntimeError(msg)
+    wav = subprocess.run(  # noqa: S603  # fixed arguments, text from the caller
         [espeak, "-v", voice, "-s", str(words_per_minute), "--stdout", text],
         capture_output=True,
         check=True,
@@ -63,7 +64,17 @@ def spoken(text: str, voice: str = "en-us", words_per_minute: int = 150) -> byte
         samples = np.frombuffer(file.readframes(file.getnframes()), dtype="<i2")
     length = len(samples) * RATE // rate
     spectrum = np.fft.rfft(samples.astype(np.float64))[: length // 2 + 1]
-    resampled = np.fft.irfft(spectrum, length) * length / len(samples)
+    resampled: np.ndarray = np.fft.irfft(spectrum, length) * length / len(samples)
+    return resampled
+
+
+@functools.cache
+def spoken(text: str, voice_name: str = "en-us", words_per_minute: int = 150) -> bytes:
+    """Return text spoken by espeak-ng as 16 kHz mono pcm_s16le, with quiet around it.
+
+    A little noise stands in for the room before and after the words.
+    """
+    resampled = voice(text, voice_name, words_per_minute)
     noise = np.random.default_rng(len(text)).normal(0, 30, RATE)
     audio = np.concatenate((noise[: RATE // 2], resampled, noise))
     return np.clip(audio, -32768, 32767).astype("<i2").tobytes()
