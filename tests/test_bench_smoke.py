@@ -5,7 +5,9 @@ from __future__ import annotations
 from homeassistant.core import HomeAssistant
 import pytest
 
+from tools import bench_turn
 from tools.bench import Counts, run_benchmark, table
+from tools.spoken import COMMANDS
 
 
 @pytest.mark.usefixtures("socket_enabled")
@@ -35,3 +37,19 @@ async def test_benchmark_runs_with_tiny_counts(hass: HomeAssistant) -> None:
     printed = table(results)
     assert "| finish overhead p95 (ms) |" in printed
     assert "bare WebSocket floor" in printed
+
+
+@pytest.mark.usefixtures("socket_enabled")
+async def test_end_of_speech_benchmark_runs_with_one_command(
+    hass: HomeAssistant,
+) -> None:
+    """Test scripts/bench-turn's code: one command in each mode comes back whole, timed."""
+    settings = [bench_turn.SETTINGS[0], bench_turn.SETTINGS[3]]
+    results = await bench_turn.run_benchmark(hass, settings, COMMANDS[:1])
+    assert list(results) == [setting.name for setting in settings]
+    for figures in results.values():
+        assert figures["commands"] == figures["whole"] == 1, figures["texts"]
+        assert figures["vad_timeouts"] == figures["cut"] == 0
+        assert 0 < figures["p50_ms"] == figures["p95_ms"]
+    printed = bench_turn.table(results)
+    assert "| speechmatics 0.5 s |" in printed

@@ -101,30 +101,36 @@ def metadata() -> stt.SpeechMetadata:
 
 
 class ServerProcess:
-    """The protocol server in a process of its own."""
+    """A Realtime server in a process of its own: the scripted one, or another module."""
 
-    def __init__(self) -> None:
-        """Not started yet."""
+    def __init__(
+        self,
+        *command: str,
+    ) -> None:
+        """Not started yet; command is `-m` and its arguments (the fake server's by default)."""
+        self.command = command or (
+            "tools.speechmatics_server",
+            "--api-key",
+            API_KEY,
+            "--transcript",
+            TRANSCRIPT,
+        )
         self.process: asyncio.subprocess.Process | None = None
         self.url = ""
         self.base = ""
         self._backlog: list[dict[str, Any]] = []
 
     async def __aenter__(self) -> Self:
-        """Start the server and read its URL."""
+        """Start the server and read its URL (the first line it prints)."""
         self.process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "tools.speechmatics_server",
-            "--api-key",
-            API_KEY,
-            "--transcript",
-            TRANSCRIPT,
+            *self.command,
             stdout=asyncio.subprocess.PIPE,
             cwd=Path(__file__).parents[1],
         )
         assert self.process.stdout is not None
-        async with asyncio.timeout(30):
+        async with asyncio.timeout(60):
             self.url = (await self.process.stdout.readline()).decode().strip()
         self.base = self.url.replace("ws://", "http://").removesuffix("/v2")
         return self
