@@ -20,6 +20,7 @@ from custom_components.speechmatics.const import (
     CONF_ENDPOINT,
     CONF_MAX_DELAY,
     CONF_MODEL,
+    CONF_VOCABULARY_FROM_HOME,
     DOMAIN,
 )
 from custom_components.speechmatics.realtime import REGION_URLS, RealtimeClient
@@ -336,6 +337,7 @@ async def test_options_flow(
         CONF_ENABLE_PARTIALS: False,
         CONF_END_OF_SPEECH: "home_assistant",
         CONF_END_OF_UTTERANCE_SILENCE: 0.8,
+        CONF_VOCABULARY_FROM_HOME: True,
         CONF_ADDITIONAL_VOCAB: [
             {"content": "Zigbee"},
             {

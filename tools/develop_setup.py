@@ -6,8 +6,8 @@ The API key comes from SPEECHMATICS_API_KEY (any key does for the local engine).
 
 Run by scripts/develop once Home Assistant answers: finishes onboarding with the user
 `dev` (password `dev`), adds the Speechmatics integration (validated for real by its
-config flow), gives it the names of the home's lights, switches, ... as vocabulary, and
-makes the preferred Assist pipeline use it for speech-to-text. Anything already done is
+config flow), and makes the preferred Assist pipeline use it for speech-to-text. The
+integration tells the engine the home's names itself (vocabulary_from_home). Anything already done is
 left as it is, so it is safe to run at every start.
 """
 
@@ -26,8 +26,6 @@ USERNAME = "dev"
 PASSWORD = "dev"  # noqa: S105  # a development instance on this machine only
 DOMAIN = "speechmatics"
 REGIONS = ("eu", "us", "global")
-# What Assist can act on by default; their names become the vocabulary.
-_NAMED_DOMAINS = ("light", "switch", "fan", "lock", "cover", "climate")
 
 
 class SetupError(Exception):
@@ -148,32 +146,7 @@ class HomeAssistantApi:
         if result.get("type") != "create_entry":
             msg = f"the Speechmatics config flow refused: {result.get('errors')}"
             raise SetupError(msg)
-        entry_id = str(result["result"]["entry_id"])
-        states = await self.request("GET", "/api/states")
-        names = sorted(
-            {
-                state["attributes"]["friendly_name"].lower()
-                for state in states
-                if state["entity_id"].split(".")[0] in _NAMED_DOMAINS
-                and state["attributes"].get("friendly_name")
-            }
-        )
-        options = await self.request(
-            "POST",
-            "/api/config/config_entries/options/flow",
-            json={"handler": entry_id},
-        )
-        await self.request(
-            "POST",
-            f"/api/config/config_entries/options/flow/{options['flow_id']}",
-            json={
-                "model": "enhanced",
-                "max_delay": 0.7,
-                "enable_partials": True,
-                "additional_vocab": names,
-            },
-        )
-        return entry_id
+        return str(result["result"]["entry_id"])
 
     async def use_for_assist(self, entry_id: str) -> str:
         """Make the preferred Assist pipeline transcribe with the entry's entity."""

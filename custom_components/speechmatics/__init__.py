@@ -22,6 +22,7 @@ from .const import DOMAIN
 from .data import SpeechmaticsConfigEntry, SpeechmaticsData
 from .health import ServiceHealth, setup_error
 from .realtime import RealtimeClient, SessionOptions, SpeechmaticsError
+from .vocabulary import HomeVocabulary
 
 PLATFORMS: list[Platform] = [Platform.STT]
 
@@ -62,7 +63,11 @@ async def async_setup_entry(
         await client.verify()
     except SpeechmaticsError as err:
         raise setup_error(err) from err
-    entry.runtime_data = SpeechmaticsData(client, ServiceHealth(hass, entry))
+    vocabulary = HomeVocabulary(hass)
+    entry.runtime_data = SpeechmaticsData(
+        client, ServiceHealth(hass, entry), vocabulary
+    )
+    entry.async_on_unload(vocabulary.async_start())
 
     async def async_close_sessions(_event: Event) -> None:
         """Stop running sessions when Home Assistant stops."""

@@ -37,11 +37,13 @@ from .const import (
     CONF_ENDPOINT,
     CONF_MAX_DELAY,
     CONF_MODEL,
+    CONF_VOCABULARY_FROM_HOME,
     DEFAULT_ENABLE_PARTIALS,
     DEFAULT_END_OF_SPEECH,
     DEFAULT_END_OF_UTTERANCE_SILENCE,
     DEFAULT_MAX_DELAY,
     DEFAULT_MODEL,
+    DEFAULT_VOCABULARY_FROM_HOME,
     DOMAIN,
     END_OF_SPEECH_MODES,
     END_OF_UTTERANCE_SILENCE_RANGE,
@@ -111,6 +113,9 @@ _OPTIONS_SCHEMA = probatio.Schema(
                 mode=NumberSelectorMode.SLIDER,
             )
         ),
+        probatio.Required(
+            CONF_VOCABULARY_FROM_HOME, default=DEFAULT_VOCABULARY_FROM_HOME
+        ): BooleanSelector(),
         probatio.Optional(CONF_ADDITIONAL_VOCAB): TextSelector(
             TextSelectorConfig(multiple=True)
         ),
@@ -272,6 +277,9 @@ class SpeechmaticsOptionsFlow(OptionsFlow):
             CONF_END_OF_SPEECH: options.get(CONF_END_OF_SPEECH, DEFAULT_END_OF_SPEECH),
             CONF_END_OF_UTTERANCE_SILENCE: options.get(
                 CONF_END_OF_UTTERANCE_SILENCE, DEFAULT_END_OF_UTTERANCE_SILENCE
+            ),
+            CONF_VOCABULARY_FROM_HOME: options.get(
+                CONF_VOCABULARY_FROM_HOME, DEFAULT_VOCABULARY_FROM_HOME
             ),
             CONF_ADDITIONAL_VOCAB: [
                 entry.line

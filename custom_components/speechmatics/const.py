@@ -16,12 +16,14 @@ CONF_CONTENT: Final = "content"
 CONF_SOUNDS_LIKE: Final = "sounds_like"
 CONF_END_OF_SPEECH: Final = "end_of_speech"
 CONF_END_OF_UTTERANCE_SILENCE: Final = "end_of_utterance_silence"
+CONF_VOCABULARY_FROM_HOME: Final = "vocabulary_from_home"
 
 ENDPOINT_CUSTOM: Final = "custom"
 MODELS: Final = ("standard", "enhanced")
 DEFAULT_MODEL: Final = "enhanced"
 DEFAULT_MAX_DELAY: Final = 0.7
 DEFAULT_ENABLE_PARTIALS: Final = True
+DEFAULT_VOCABULARY_FROM_HOME: Final = True
 
 # Who decides that the user has stopped speaking: Speechmatics, from the words it
 # heard, or Home Assistant's voice activity detection, which ends the audio stream.

@@ -8,6 +8,7 @@ from homeassistant.config_entries import ConfigEntry
 
 from .health import ServiceHealth
 from .realtime import RealtimeClient
+from .vocabulary import HomeVocabulary
 
 
 @dataclass
@@ -16,6 +17,7 @@ class SpeechmaticsData:
 
     client: RealtimeClient
     health: ServiceHealth
+    vocabulary: HomeVocabulary
     sessions: int = 0
 
 

@@ -9,6 +9,7 @@ from homeassistant.const import CONF_API_KEY
 from homeassistant.core import HomeAssistant
 
 from .data import SpeechmaticsConfigEntry
+from .options import session_vocab
 
 TO_REDACT = {CONF_API_KEY}
 
@@ -28,4 +29,6 @@ async def async_get_config_entry_diagnostics(
         "active_sessions": data.client.open_sessions,
         "available": data.health.available,
         "last_error": data.health.last_error,
+        # Names are not secrets; how many of each the next session would send.
+        "vocabulary": session_vocab(entry.options, data.vocabulary.names)[1],
     }

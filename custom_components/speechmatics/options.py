@@ -14,15 +14,18 @@ from .const import (
     CONF_MAX_DELAY,
     CONF_MODEL,
     CONF_SOUNDS_LIKE,
+    CONF_VOCABULARY_FROM_HOME,
     DEFAULT_ENABLE_PARTIALS,
     DEFAULT_END_OF_SPEECH,
     DEFAULT_END_OF_UTTERANCE_SILENCE,
     DEFAULT_MAX_DELAY,
     DEFAULT_MODEL,
+    DEFAULT_VOCABULARY_FROM_HOME,
     END_OF_SPEECH_SPEECHMATICS,
     SpeechmaticsLanguage,
 )
 from .realtime import AdditionalVocab, TranscriptionConfig
+from .vocabulary import HomeName, merge
 
 
 def vocab_from_options(
@@ -51,10 +54,25 @@ def speechmatics_ends_speech(options: Mapping[str, Any]) -> bool:
     return mode == END_OF_SPEECH_SPEECHMATICS
 
 
+def session_vocab(
+    options: Mapping[str, Any], home: Sequence[HomeName]
+) -> tuple[tuple[AdditionalVocab, ...], dict[str, int]]:
+    """Return a session's vocabulary: the user's, then the home's names if asked for.
+
+    Also returns how many entries came from each source.
+    """
+    user = vocab_from_options(options.get(CONF_ADDITIONAL_VOCAB, []))
+    if not options.get(CONF_VOCABULARY_FROM_HOME, DEFAULT_VOCABULARY_FROM_HOME):
+        home = ()
+    return merge(user, home)
+
+
 def transcription_config(
-    options: Mapping[str, Any], language: SpeechmaticsLanguage
+    options: Mapping[str, Any],
+    language: SpeechmaticsLanguage,
+    home: Sequence[HomeName] = (),
 ) -> TranscriptionConfig:
-    """Return the transcription config for a language and the entry's options."""
+    """Return the transcription config for a language, the options and the home's names."""
     trigger = None
     if speechmatics_ends_speech(options):
         trigger = options.get(
@@ -66,6 +84,6 @@ def transcription_config(
         model=options.get(CONF_MODEL, DEFAULT_MODEL),
         max_delay=options.get(CONF_MAX_DELAY, DEFAULT_MAX_DELAY),
         enable_partials=options.get(CONF_ENABLE_PARTIALS, DEFAULT_ENABLE_PARTIALS),
-        additional_vocab=vocab_from_options(options.get(CONF_ADDITIONAL_VOCAB, [])),
+        additional_vocab=session_vocab(options, home)[0],
         end_of_utterance_silence_trigger=trigger,
     )

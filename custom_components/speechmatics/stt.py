@@ -158,7 +158,9 @@ class SpeechmaticsSpeechToText(SpeechToTextEntity):
         """
         data = self._entry.runtime_data
         options = self._entry.options
-        config = transcription_config(options, LANGUAGES[metadata.language])
+        config = transcription_config(
+            options, LANGUAGES[metadata.language], data.vocabulary.names
+        )
         turn = Turn() if speechmatics_ends_speech(options) else None
         try:
             if (opened := await async_open_audio(metadata, stream)) is None:
