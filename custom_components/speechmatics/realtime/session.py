@@ -220,6 +220,7 @@ class RealtimeSession:
             for timer in self._timers:
                 timer.cancel()
             await self._stop_tasks()
+            # The read task closes the audio, unless it was cancelled before it ran.
             await _aclose(audio)
 
     async def _receive_until_started(self, connection: Connection) -> None:
