@@ -482,6 +482,12 @@ async def test_a_fault_after_the_early_return_keeps_the_result(
     assert not release.is_set()
     assert "Speechmatics is unreachable" not in caplog.text
     assert "Speech-to-text with Speechmatics failed" not in caplog.text
+    assert not [
+        record
+        for record in caplog.records
+        if record.name.startswith("custom_components.speechmatics")
+        and record.levelno > logging.DEBUG
+    ]
     use_client(setup_integration, async_get_clientsession(hass), fake_speechmatics.url)
     await assert_clean_and_recovers(hass, fake_speechmatics, setup_integration)
 
