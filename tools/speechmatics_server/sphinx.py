@@ -51,6 +51,8 @@ PHRASINGS = (
     "set the {name} to {number} degrees",
     "set the {name} brightness to {number} percent",
     "dim the {name} to {number} percent",
+    "turn on the lights in the {name}",
+    "turn off the lights in the {name}",
     "what is the temperature in the {name}",
     "what is the temperature of the {name}",
     "is the {name} on",
