@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Iterator
 import contextlib
 import io
 from typing import Any
@@ -191,6 +191,25 @@ async def run_pipeline(
     await hass.async_block_till_done()
 
 
+async def start_run(
+    hass: HomeAssistant, stream: AsyncIterator[bytes]
+) -> tuple[Timeline, asyncio.Task[None]]:
+    """Start a pipeline run in the background."""
+    timeline = Timeline(hass)
+    task = hass.async_create_task(
+        async_pipeline_from_audio_stream(
+            hass,
+            context=Context(),
+            event_callback=timeline.on_pipeline,
+            stt_metadata=metadata(),
+            stt_stream=stream,
+            start_stage=PipelineStage.STT,
+            end_stage=PipelineStage.STT,
+        )
+    )
+    return timeline, task
+
+
 @contextlib.asynccontextmanager
 async def silent_tcp_server() -> AsyncIterator[int]:
     """Accept TCP connections on 127.0.0.1 and never answer."""
@@ -207,3 +226,45 @@ async def silent_tcp_server() -> AsyncIterator[int]:
             writer.close()
         server.close()
         await server.wait_closed()
+
+
+FALLBACK_ID = "stt.recorder"
+FALLBACK_TEXT = "Heard by the fallback."
+
+
+class RecordingSpeechToText(stt.SpeechToTextEntity):
+    """Another speech-to-text engine: records the audio of each run, answers a fixed text."""
+
+    _attr_name = "Recorder"
+    # Tuples where the base class has list properties: checked with `in` only.
+    supported_languages = ("en-US", "de-DE")  # type: ignore[assignment]
+    supported_formats = (stt.AudioFormats.WAV, stt.AudioFormats.OGG)  # type: ignore[assignment]
+    supported_codecs = (stt.AudioCodecs.PCM, stt.AudioCodecs.OPUS)  # type: ignore[assignment]
+    supported_bit_rates = (stt.AudioBitRates.BITRATE_16,)  # type: ignore[assignment]
+    supported_sample_rates = tuple(stt.AudioSampleRates)  # type: ignore[assignment]
+    supported_channels = (stt.AudioChannels.CHANNEL_MONO,)  # type: ignore[assignment]
+
+    def __init__(self) -> None:
+        """Record nothing yet."""
+        self.runs: list[bytes] = []
+        self.answer = stt.SpeechResult(FALLBACK_TEXT, stt.SpeechResultState.SUCCESS)
+        self.started = asyncio.Event()
+        self.hang = False  # never answer
+        self.failure: Exception | None = None  # raise this once the audio is read
+        self.cancelled = False
+
+    async def async_process_audio_stream(
+        self, metadata: stt.SpeechMetadata, stream: AsyncIterable[bytes]
+    ) -> stt.SpeechResult:
+        """Read the whole stream; return the answer."""
+        self.started.set()
+        try:
+            self.runs.append(b"".join([chunk async for chunk in stream]))
+            if self.hang:
+                await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            self.cancelled = True
+            raise
+        if self.failure is not None:
+            raise self.failure
+        return self.answer

@@ -11,11 +11,19 @@ from homeassistant.components.assist_pipeline import (
     async_get_pipeline,
     async_update_pipeline,
 )
-from homeassistant.const import CONF_API_KEY, CONF_URL
+from homeassistant.config_entries import ConfigEntry, ConfigFlow
+from homeassistant.const import CONF_API_KEY, CONF_URL, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    MockModule,
+    mock_config_flow,
+    mock_integration,
+    mock_platform,
+    setup_test_component_platform,
+)
 
 # Imported before the test plugin's hass fixture runs, so Home Assistant finds this
 # repository's custom_components rather than the plugin's own testing config.
@@ -25,7 +33,7 @@ from custom_components.speechmatics.realtime import RealtimeClient, SessionOptio
 from tools.local_engine import engine
 from tools.speechmatics_server import RealtimeServer
 
-from .common import ENTITY_ID
+from .common import ENTITY_ID, FALLBACK_ID, RecordingSpeechToText
 
 API_KEY = "test-api-key"
 
@@ -120,3 +128,33 @@ async def pipeline(hass: HomeAssistant, setup_integration: MockConfigEntry) -> N
     await async_update_pipeline(
         hass, async_get_pipeline(hass), stt_engine=ENTITY_ID, stt_language="en-US"
     )
+
+
+class _OtherFlow(ConfigFlow):
+    """The config flow of the other engine's integration."""
+
+
+@pytest.fixture
+async def recorder(hass: HomeAssistant) -> AsyncGenerator[RecordingSpeechToText]:
+    """Add a speech-to-text entity of another integration: stt.recorder."""
+    engine = RecordingSpeechToText()
+
+    async def async_setup_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:
+        await hass.config_entries.async_forward_entry_setups(entry, [Platform.STT])
+        return True
+
+    # A custom integration, which may return True from setup on every release.
+    mock_integration(
+        hass, MockModule("test", async_setup_entry=async_setup_entry), built_in=False
+    )
+    mock_platform(hass, "test.config_flow", built_in=False)
+    setup_test_component_platform(
+        hass, "stt", [engine], from_config_entry=True, built_in=False
+    )
+    with mock_config_flow("test", _OtherFlow):
+        entry = MockConfigEntry(domain="test")
+        entry.add_to_hass(hass)
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+        assert engine.entity_id == FALLBACK_ID
+        yield engine

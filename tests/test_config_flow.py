@@ -304,7 +304,9 @@ async def test_options_flow(
     assert result["step_id"] == "init"
 
     schema = result["data_schema"].schema
-    suggested = {str(key): key.description["suggested_value"] for key in schema}
+    suggested = {
+        str(key): (key.description or {}).get("suggested_value") for key in schema
+    }
     assert suggested[CONF_END_OF_SPEECH] == "speechmatics"
     assert suggested[CONF_END_OF_UTTERANCE_SILENCE] == 0.5
 
@@ -350,7 +352,9 @@ async def test_options_flow(
 
     result = await hass.config_entries.options.async_init(entry.entry_id)
     schema = result["data_schema"].schema
-    suggested = {str(key): key.description["suggested_value"] for key in schema}
+    suggested = {
+        str(key): (key.description or {}).get("suggested_value") for key in schema
+    }
     assert suggested[CONF_ADDITIONAL_VOCAB] == [
         "Zigbee",
         "Home Assistant: home assistent, home assist",

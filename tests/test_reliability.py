@@ -1,7 +1,9 @@
 """Every fault the service and the network can produce, through the real assist pipeline.
 
 Each case asserts the pipeline outcome, the log line, the config entry's state, that
-the WebSocket and every session task are gone, and that the next run works.
+the WebSocket and every session task are gone, and that the next run works. The faults
+that can happen before the transcript is complete run again with a fallback engine,
+which must answer with exactly the run's audio.
 """
 
 from __future__ import annotations
@@ -14,12 +16,8 @@ from typing import Any
 
 import aiohttp
 from homeassistant.components import stt
-from homeassistant.components.assist_pipeline import (
-    PipelineStage,
-    async_pipeline_from_audio_stream,
-)
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
-from homeassistant.core import Context, HomeAssistant
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 import pytest
@@ -28,6 +26,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.speechmatics import SESSION_OPTIONS
 from custom_components.speechmatics.const import (
     CONF_END_OF_SPEECH,
+    CONF_FALLBACK_STT,
     DOMAIN,
     END_OF_SPEECH_MODES,
     END_OF_SPEECH_SPEECHMATICS,
@@ -54,7 +53,10 @@ from tools.speechmatics_server import (
 
 from .common import (
     ENTITY_ID,
+    FALLBACK_ID,
+    FALLBACK_TEXT,
     TEXT,
+    RecordingSpeechToText,
     Timeline,
     assert_no_session_tasks,
     chunks,
@@ -64,6 +66,7 @@ from .common import (
     run_pipeline,
     silent_tcp_server,
     speech,
+    start_run,
 )
 from .conftest import API_KEY, ENTRY_ID, config_entry
 
@@ -79,11 +82,58 @@ def end_of_speech(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
+def fallback() -> bool:
+    """Run without a fallback engine, unless the case asks for one."""
+    return False
+
+
+with_and_without_fallback = pytest.mark.parametrize(
+    "fallback", [False, True], ids=["alone", "fallback"]
+)
+
+
+@pytest.fixture
 def mock_config_entry(
-    fake_speechmatics: RealtimeServer, end_of_speech: str
+    fake_speechmatics: RealtimeServer,
+    end_of_speech: str,
+    fallback: bool,
+    recorder: RecordingSpeechToText,
 ) -> MockConfigEntry:
-    """Return a config entry for the fake server in the end-of-speech mode of the case."""
-    return config_entry(fake_speechmatics.url, {CONF_END_OF_SPEECH: end_of_speech})
+    """Return a config entry for the fake server, in the case's end-of-speech mode."""
+    options: dict[str, Any] = {CONF_END_OF_SPEECH: end_of_speech}
+    if fallback:
+        options[CONF_FALLBACK_STT] = FALLBACK_ID
+    return config_entry(fake_speechmatics.url, options)
+
+
+def assert_failed(
+    timeline: Timeline,
+    caplog: pytest.LogCaptureFixture,
+    recorder: RecordingSpeechToText,
+    audio: bytes,
+    *,
+    fallback: bool,
+) -> None:
+    """Assert the run failed, or that the fallback answered it from the whole audio.
+
+    No event of Speechmatics claims to be final either way.
+    """
+    speechmatics = [t for t in timeline.transcripts if t["engine"] == "speechmatics"]
+    assert not any(t["is_final"] for t in speechmatics)
+    if not fallback:
+        assert outcome(timeline) == FAILED
+        assert recorder.runs == []
+        return
+    assert outcome(timeline) == FALLBACK_TEXT
+    assert recorder.runs == [audio]  # nothing lost, nothing twice
+    assert timeline.transcripts[-1] == {
+        "entity_id": ENTITY_ID,
+        "session_id": timeline.transcripts[-1]["session_id"],
+        "text": FALLBACK_TEXT,
+        "is_final": True,
+        "engine": "fallback",
+    }
+    assert f"The fallback {FALLBACK_ID} answered" in caplog.text
 
 
 async def run(hass: HomeAssistant, audio: bytes | None = None) -> Timeline:
@@ -130,19 +180,22 @@ def reauth_flows(hass: HomeAssistant) -> list[dict[str, Any]]:
     ]
 
 
+@with_and_without_fallback
 @pytest.mark.parametrize("status", [401, 403, 404, 500])
 async def test_handshake_refused(
     hass: HomeAssistant,
     fake_speechmatics: RealtimeServer,
     setup_integration: MockConfigEntry,
     caplog: pytest.LogCaptureFixture,
+    recorder: RecordingSpeechToText,
+    fallback: bool,
     status: int,
 ) -> None:
     """Test an HTTP error at the handshake fails the run with a clear log line."""
     fake_speechmatics.http_status = status
     timeline = await run(hass)
-    assert outcome(timeline) == FAILED
-    assert timeline.transcripts == []
+    assert_failed(timeline, caplog, recorder, speech(2.0), fallback=fallback)
+    assert len(timeline.transcripts) == fallback
     if status == 401:
         assert "Speechmatics rejected the API key" in caplog.text
         assert len(reauth_flows(hass)) == 1
@@ -173,6 +226,7 @@ async def test_handshake_refused(
         ),
     ],
 )
+@with_and_without_fallback
 async def test_network_failures(
     hass: HomeAssistant,
     fake_speechmatics: RealtimeServer,
@@ -180,6 +234,8 @@ async def test_network_failures(
     caplog: pytest.LogCaptureFixture,
     http: aiohttp.ClientSession,
     unused_tcp_port: int,
+    recorder: RecordingSpeechToText,
+    fallback: bool,
     network: str,
     log: str,
 ) -> None:
@@ -196,7 +252,7 @@ async def test_network_failures(
         # A plain session: the test harness breaks DNS lookups on Home Assistant's own.
         use_client(setup_integration, http, url, options)
         timeline = await run(hass)
-    assert outcome(timeline) == FAILED
+    assert_failed(timeline, caplog, recorder, speech(2.0), fallback=fallback)
     assert log in caplog.text
     await assert_no_session_tasks()
     use_client(setup_integration, async_get_clientsession(hass), fake_speechmatics.url)
@@ -227,6 +283,7 @@ ERROR_TYPES = [
 ]
 
 
+@with_and_without_fallback
 @pytest.mark.parametrize("error_type", ERROR_TYPES)
 @pytest.mark.parametrize(
     "trigger", [Trigger.START, Trigger.frame(4)], ids=["before_start", "after_start"]
@@ -238,6 +295,8 @@ async def test_service_errors(
     setup_integration: MockConfigEntry,
     caplog: pytest.LogCaptureFixture,
     issue_registry: ir.IssueRegistry,
+    recorder: RecordingSpeechToText,
+    fallback: bool,
     error_type: str,
     trigger: str,
     close_code: bool,
@@ -248,8 +307,7 @@ async def test_service_errors(
         actions = [actions[0], Close(1000)]
     fake_speechmatics.actions[trigger] = actions
     timeline = await run(hass)
-    assert outcome(timeline) == FAILED
-    assert not any(t["is_final"] for t in timeline.transcripts)
+    assert_failed(timeline, caplog, recorder, speech(2.0), fallback=fallback)
     if error_type == "not_authorised":
         assert (
             "Speechmatics rejected the API key: not_authorised: injected" in caplog.text
@@ -295,11 +353,14 @@ def test_documented_timeouts() -> None:
     ],
     ids=["no_recognition_started", "no_acks", "no_end_of_transcript"],
 )
+@with_and_without_fallback
 async def test_server_stalls_are_bounded(
     hass: HomeAssistant,
     fake_speechmatics: RealtimeServer,
     setup_integration: MockConfigEntry,
     caplog: pytest.LogCaptureFixture,
+    recorder: RecordingSpeechToText,
+    fallback: bool,
     stall: str,
     audio_seconds: float,
     log: str,
@@ -307,7 +368,7 @@ async def test_server_stalls_are_bounded(
     """Test each stall ends the run after the documented timeout (production values)."""
     fake_speechmatics.actions[stall] = [Stall()]
     timeline = await run(hass, speech(audio_seconds))
-    assert outcome(timeline) == FAILED
+    assert_failed(timeline, caplog, recorder, speech(audio_seconds), fallback=fallback)
     assert f"Speechmatics is unreachable: {log}" in caplog.text
     await assert_clean_and_recovers(hass, fake_speechmatics, setup_integration)
 
@@ -342,20 +403,22 @@ async def test_server_stalls_are_bounded(
     ],
     ids=["drop", "close", "malformed_json", "binary_frame", "not_utf8", "too_large"],
 )
+@with_and_without_fallback
 async def test_broken_stream_is_never_a_truncated_success(
     hass: HomeAssistant,
     fake_speechmatics: RealtimeServer,
     setup_integration: MockConfigEntry,
     caplog: pytest.LogCaptureFixture,
+    recorder: RecordingSpeechToText,
+    fallback: bool,
     action: Any,
     log: str,
 ) -> None:
     """Test a broken connection after some finals fails the run; no event claims is_final."""
     fake_speechmatics.actions[Trigger.frame(12)] = [action]
     timeline = await run(hass)
-    assert outcome(timeline) == FAILED
-    assert timeline.transcripts
-    assert not any(t["is_final"] for t in timeline.transcripts)
+    assert_failed(timeline, caplog, recorder, speech(2.0), fallback=fallback)
+    assert len(timeline.transcripts) > fallback
     assert log in caplog.text
     if "invalid frame" in log:
         assert "unreachable" not in caplog.text
@@ -402,6 +465,7 @@ async def test_duration_limit_ends_like_end_of_stream(
         **timeline.transcripts[-1],
         "text": "Turn on the",
         "is_final": True,
+        "engine": "speechmatics",
     }
     await assert_clean_and_recovers(hass, fake_speechmatics, setup_integration)
 
@@ -474,6 +538,7 @@ async def test_a_fault_after_the_early_return_keeps_the_result(
         "session_id": "fake-session",
         "text": TEXT,
         "is_final": True,
+        "engine": "speechmatics",
     }
     async with asyncio.timeout(5):
         await reached.wait()
@@ -553,25 +618,6 @@ async def held_stream(
     for chunk in chunks(speech(1.0) if audio is None else audio):
         yield chunk
     await release.wait()
-
-
-async def start_run(
-    hass: HomeAssistant, stream: AsyncIterator[bytes]
-) -> tuple[Timeline, asyncio.Task[None]]:
-    """Start a pipeline run in the background."""
-    timeline = Timeline(hass)
-    task = hass.async_create_task(
-        async_pipeline_from_audio_stream(
-            hass,
-            context=Context(),
-            event_callback=timeline.on_pipeline,
-            stt_metadata=metadata(),
-            stt_stream=stream,
-            start_stage=PipelineStage.STT,
-            end_stage=PipelineStage.STT,
-        )
-    )
-    return timeline, task
 
 
 STAGES: dict[str, Callable[[RealtimeServer, asyncio.Event], None]] = {

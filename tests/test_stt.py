@@ -69,6 +69,7 @@ async def test_pipeline_transcribes_while_streaming(
             "session_id": "fake-session",
             "text": TEXT,
             "is_final": True,
+            "engine": "speechmatics",
         }
     ]
     assert all(

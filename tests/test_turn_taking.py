@@ -103,6 +103,7 @@ async def test_the_answer_comes_while_the_satellite_still_streams(
         "session_id": "fake-session",
         "text": TEXT,
         "is_final": True,
+        "engine": "speechmatics",
     }
     await assert_closed(fake_speechmatics)
     assert satellite.closed

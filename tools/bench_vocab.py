@@ -26,7 +26,11 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.speechmatics.const import DOMAIN, LANGUAGES
-from custom_components.speechmatics.options import session_vocab, transcription_config
+from custom_components.speechmatics.options import (
+    check_options,
+    session_vocab,
+    transcription_config,
+)
 from custom_components.speechmatics.realtime import AudioFormat, messages
 from custom_components.speechmatics.vocabulary import HomeVocabulary
 
@@ -76,10 +80,11 @@ async def test_vocabulary_cost(hass: HomeAssistant, size: int) -> None:
     entry = MockConfigEntry(domain=DOMAIN, data={CONF_URL: "ws://127.0.0.1:1/v2"})
     vocabulary = HomeVocabulary(hass)
     build_ms = _timed(vocabulary.async_rebuild)
-    merge_ms = _timed(lambda: session_vocab(entry.options, vocabulary.names))
-    config = transcription_config(entry.options, LANGUAGES["en-US"], vocabulary.names)
+    options = check_options(entry.options)[0]
+    merge_ms = _timed(lambda: session_vocab(options, vocabulary.names))
+    config = transcription_config(options, LANGUAGES["en-US"], vocabulary.names)
     start = json.dumps(messages.start_recognition(config, AudioFormat()))
-    counts = session_vocab(entry.options, vocabulary.names)[1]
+    counts = session_vocab(options, vocabulary.names)[1]
     print(
         f"\n| {size} | {len(vocabulary.names)} | {sum(counts.values())} "
         f"| {len(start) / 1024:.1f} | {build_ms:.1f} | {merge_ms:.2f} |"

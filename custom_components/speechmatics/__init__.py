@@ -21,6 +21,7 @@ from homeassistant.loader import async_get_integration
 from .const import DOMAIN
 from .data import SpeechmaticsConfigEntry, SpeechmaticsData
 from .health import ServiceHealth, setup_error
+from .options import check_options, log_problems
 from .realtime import RealtimeClient, SessionOptions, SpeechmaticsError
 from .vocabulary import HomeVocabulary
 
@@ -63,6 +64,10 @@ async def async_setup_entry(
         await client.verify()
     except SpeechmaticsError as err:
         raise setup_error(err) from err
+    options, problems = check_options(entry.options)
+    if problems:
+        log_problems(entry.title, problems)
+        hass.config_entries.async_update_entry(entry, options=options.as_options())
     vocabulary = HomeVocabulary(hass)
     entry.runtime_data = SpeechmaticsData(
         client, ServiceHealth(hass, entry), vocabulary

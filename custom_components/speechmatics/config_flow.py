@@ -13,8 +13,11 @@ from homeassistant.config_entries import (
 )
 from homeassistant.const import CONF_API_KEY, CONF_URL
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.selector import (
     BooleanSelector,
+    EntitySelector,
+    EntitySelectorConfig,
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
@@ -35,14 +38,12 @@ from .const import (
     CONF_END_OF_SPEECH,
     CONF_END_OF_UTTERANCE_SILENCE,
     CONF_ENDPOINT,
+    CONF_FALLBACK_STT,
     CONF_MAX_DELAY,
     CONF_MODEL,
     CONF_VOCABULARY_FROM_HOME,
-    DEFAULT_ENABLE_PARTIALS,
     DEFAULT_END_OF_SPEECH,
     DEFAULT_END_OF_UTTERANCE_SILENCE,
-    DEFAULT_MAX_DELAY,
-    DEFAULT_MODEL,
     DEFAULT_VOCABULARY_FROM_HOME,
     DOMAIN,
     END_OF_SPEECH_MODES,
@@ -51,7 +52,7 @@ from .const import (
     MODELS,
 )
 from .health import form_error
-from .options import vocab_from_options, vocab_to_options
+from .options import check_options, vocab_to_options
 from .realtime import REGION_URLS, parse_vocab, validate_url
 
 _ENDPOINT_SELECTOR = SelectSelector(
@@ -79,48 +80,59 @@ _REAUTH_SCHEMA = probatio.Schema(
         ),
     }
 )
-_OPTIONS_SCHEMA = probatio.Schema(
-    {
-        probatio.Required(CONF_MODEL): SelectSelector(
-            SelectSelectorConfig(options=list(MODELS), translation_key=CONF_MODEL)
-        ),
-        probatio.Required(CONF_MAX_DELAY): NumberSelector(
-            NumberSelectorConfig(
-                min=0.7,
-                max=4,
-                step=0.1,
-                unit_of_measurement="s",
-                mode=NumberSelectorMode.SLIDER,
-            )
-        ),
-        probatio.Required(CONF_ENABLE_PARTIALS): BooleanSelector(),
-        # Defaults: options saved before these existed (or by a script) still apply.
-        probatio.Required(
-            CONF_END_OF_SPEECH, default=DEFAULT_END_OF_SPEECH
-        ): SelectSelector(
-            SelectSelectorConfig(
-                options=list(END_OF_SPEECH_MODES), translation_key=CONF_END_OF_SPEECH
-            )
-        ),
-        probatio.Required(
-            CONF_END_OF_UTTERANCE_SILENCE, default=DEFAULT_END_OF_UTTERANCE_SILENCE
-        ): NumberSelector(
-            NumberSelectorConfig(
-                min=END_OF_UTTERANCE_SILENCE_RANGE[0],
-                max=END_OF_UTTERANCE_SILENCE_RANGE[1],
-                step=0.1,
-                unit_of_measurement="s",
-                mode=NumberSelectorMode.SLIDER,
-            )
-        ),
-        probatio.Required(
-            CONF_VOCABULARY_FROM_HOME, default=DEFAULT_VOCABULARY_FROM_HOME
-        ): BooleanSelector(),
-        probatio.Optional(CONF_ADDITIONAL_VOCAB): TextSelector(
-            TextSelectorConfig(multiple=True)
-        ),
-    }
-)
+
+
+def _options_schema(own_entity: str | None) -> probatio.Schema:
+    """Return the options form; the fallback may be any other speech-to-text entity."""
+    return probatio.Schema(
+        {
+            probatio.Required(CONF_MODEL): SelectSelector(
+                SelectSelectorConfig(options=list(MODELS), translation_key=CONF_MODEL)
+            ),
+            probatio.Required(CONF_MAX_DELAY): NumberSelector(
+                NumberSelectorConfig(
+                    min=0.7,
+                    max=4,
+                    step=0.1,
+                    unit_of_measurement="s",
+                    mode=NumberSelectorMode.SLIDER,
+                )
+            ),
+            probatio.Required(CONF_ENABLE_PARTIALS): BooleanSelector(),
+            # Defaults: a form posted without these (by a script) still validates.
+            probatio.Required(
+                CONF_END_OF_SPEECH, default=DEFAULT_END_OF_SPEECH
+            ): SelectSelector(
+                SelectSelectorConfig(
+                    options=list(END_OF_SPEECH_MODES),
+                    translation_key=CONF_END_OF_SPEECH,
+                )
+            ),
+            probatio.Required(
+                CONF_END_OF_UTTERANCE_SILENCE, default=DEFAULT_END_OF_UTTERANCE_SILENCE
+            ): NumberSelector(
+                NumberSelectorConfig(
+                    min=END_OF_UTTERANCE_SILENCE_RANGE[0],
+                    max=END_OF_UTTERANCE_SILENCE_RANGE[1],
+                    step=0.1,
+                    unit_of_measurement="s",
+                    mode=NumberSelectorMode.SLIDER,
+                )
+            ),
+            probatio.Required(
+                CONF_VOCABULARY_FROM_HOME, default=DEFAULT_VOCABULARY_FROM_HOME
+            ): BooleanSelector(),
+            probatio.Optional(CONF_ADDITIONAL_VOCAB): TextSelector(
+                TextSelectorConfig(multiple=True)
+            ),
+            probatio.Optional(CONF_FALLBACK_STT): EntitySelector(
+                EntitySelectorConfig(
+                    domain="stt",
+                    exclude_entities=[own_entity] if own_entity else [],
+                )
+            ),
+        }
+    )
 
 
 def endpoint_url(user_input: Mapping[str, Any]) -> str:
@@ -256,7 +268,11 @@ class SpeechmaticsOptionsFlow(OptionsFlow):
     async def async_step_init(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Choose the model, latency, partial results, end of speech and vocabulary."""
+        """Choose the model, latency, partial results, end of speech and vocabulary.
+
+        The form opens with the stored options as the schema checked them, so it
+        opens whatever is stored; what it saves passes the same check.
+        """
         errors: dict[str, str] = {}
         if user_input is not None:
             try:
@@ -264,30 +280,23 @@ class SpeechmaticsOptionsFlow(OptionsFlow):
             except ValueError:
                 errors[CONF_ADDITIONAL_VOCAB] = "invalid_vocab"
             else:
-                return self.async_create_entry(
-                    data={**user_input, CONF_ADDITIONAL_VOCAB: vocab_to_options(vocab)}
+                # The form's selectors let through only what the check passes.
+                options, _ = check_options(
+                    {**user_input, CONF_ADDITIONAL_VOCAB: vocab_to_options(vocab)}
                 )
-        options = self.config_entry.options
+                return self.async_create_entry(data=options.as_options())
+        options, _ = check_options(self.config_entry.options)
         suggested = user_input or {
-            CONF_MODEL: options.get(CONF_MODEL, DEFAULT_MODEL),
-            CONF_MAX_DELAY: options.get(CONF_MAX_DELAY, DEFAULT_MAX_DELAY),
-            CONF_ENABLE_PARTIALS: options.get(
-                CONF_ENABLE_PARTIALS, DEFAULT_ENABLE_PARTIALS
-            ),
-            CONF_END_OF_SPEECH: options.get(CONF_END_OF_SPEECH, DEFAULT_END_OF_SPEECH),
-            CONF_END_OF_UTTERANCE_SILENCE: options.get(
-                CONF_END_OF_UTTERANCE_SILENCE, DEFAULT_END_OF_UTTERANCE_SILENCE
-            ),
-            CONF_VOCABULARY_FROM_HOME: options.get(
-                CONF_VOCABULARY_FROM_HOME, DEFAULT_VOCABULARY_FROM_HOME
-            ),
-            CONF_ADDITIONAL_VOCAB: [
-                entry.line
-                for entry in vocab_from_options(options.get(CONF_ADDITIONAL_VOCAB, []))
-            ],
+            **options.as_options(),
+            CONF_ADDITIONAL_VOCAB: [entry.line for entry in options.additional_vocab],
         }
+        own_entity = er.async_get(self.hass).async_get_entity_id(
+            "stt", DOMAIN, self.config_entry.entry_id
+        )
         return self.async_show_form(
             step_id="init",
-            data_schema=self.add_suggested_values_to_schema(_OPTIONS_SCHEMA, suggested),
+            data_schema=self.add_suggested_values_to_schema(
+                _options_schema(own_entity), suggested
+            ),
             errors=errors,
         )

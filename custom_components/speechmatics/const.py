@@ -17,6 +17,7 @@ CONF_SOUNDS_LIKE: Final = "sounds_like"
 CONF_END_OF_SPEECH: Final = "end_of_speech"
 CONF_END_OF_UTTERANCE_SILENCE: Final = "end_of_utterance_silence"
 CONF_VOCABULARY_FROM_HOME: Final = "vocabulary_from_home"
+CONF_FALLBACK_STT: Final = "fallback_stt"
 
 ENDPOINT_CUSTOM: Final = "custom"
 MODELS: Final = ("standard", "enhanced")
@@ -36,6 +37,9 @@ DEFAULT_END_OF_UTTERANCE_SILENCE: Final = 0.5
 END_OF_UTTERANCE_SILENCE_RANGE: Final = (0.2, 2.0)
 
 EVENT_TRANSCRIPT: Final = "speechmatics_transcript"
+# The engine a transcript event's text comes from.
+ENGINE_SPEECHMATICS: Final = "speechmatics"
+ENGINE_FALLBACK: Final = "fallback"
 
 
 @dataclass(frozen=True, slots=True)

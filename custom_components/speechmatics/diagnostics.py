@@ -30,5 +30,5 @@ async def async_get_config_entry_diagnostics(
         "available": data.health.available,
         "last_error": data.health.last_error,
         # Names are not secrets; how many of each the next session would send.
-        "vocabulary": session_vocab(entry.options, data.vocabulary.names)[1],
+        "vocabulary": session_vocab(data.options(entry), data.vocabulary.names)[1],
     }

@@ -18,20 +18,37 @@ from homeassistant.components.stt import (
     SpeechResult,
     SpeechResultState,
     SpeechToTextEntity,
+    async_get_speech_to_text_entity,
 )
+from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .audio import UnsupportedAudioError, async_open_audio
-from .const import DOMAIN, EVENT_TRANSCRIPT, LANGUAGES
+from .const import (
+    DOMAIN,
+    ENGINE_FALLBACK,
+    ENGINE_SPEECHMATICS,
+    EVENT_TRANSCRIPT,
+    LANGUAGES,
+)
 from .data import SpeechmaticsConfigEntry
-from .options import speechmatics_ends_speech, transcription_config
+from .fallback import (
+    HELD_AUDIO_LIMIT,
+    HeldAudio,
+    async_transcribe as fallback_transcribe,
+    is_pipeline_audio,
+    until_speech_ends,
+)
+from .options import EntryOptions, transcription_config
 from .realtime import (
+    AudioSourceError,
     EndOfTurn,
     FinalTranscript,
     PartialTranscript,
     RealtimeSession,
+    SessionClosed,
     SpeechmaticsError,
     Turn,
 )
@@ -64,6 +81,7 @@ class SpeechmaticsSpeechToText(SpeechToTextEntity):
     def __init__(self, entry: SpeechmaticsConfigEntry) -> None:
         """Describe the entity of one config entry."""
         self._entry = entry
+        self._fallback_problem: tuple[str, str] | None = None
         self._attr_unique_id = entry.entry_id
         self._attr_device_info = DeviceInfo(
             identifiers={(DOMAIN, entry.entry_id)},
@@ -118,7 +136,9 @@ class SpeechmaticsSpeechToText(SpeechToTextEntity):
         the pipeline then streams until the entity returns.
         """
         return SpeechAudioProcessing(
-            requires_external_vad=not speechmatics_ends_speech(self._entry.options),
+            requires_external_vad=not self._entry.runtime_data.options(
+                self._entry
+            ).speechmatics_ends_speech,
             prefers_auto_gain_enabled=True,
             prefers_noise_reduction_enabled=True,
         )
@@ -153,17 +173,21 @@ class SpeechmaticsSpeechToText(SpeechToTextEntity):
 
         The result comes at the end of the audio, or, when Speechmatics decides the
         end of speech, at the end of the user's turn: the session then finishes in
-        the background. Every failure ends in SpeechResult(None, ERROR) and a log
+        the background. A run that fails is answered by the fallback engine, if the
+        options name one. Every failure ends in SpeechResult(None, ERROR) and a log
         line: nothing raises into the pipeline.
         """
         data = self._entry.runtime_data
-        options = self._entry.options
+        options = data.options(self._entry)
         config = transcription_config(
             options, LANGUAGES[metadata.language], data.vocabulary.names
         )
-        turn = Turn() if speechmatics_ends_speech(options) else None
+        turn = Turn() if options.speechmatics_ends_speech else None
+        held = HeldAudio(stream) if options.fallback_stt else None
+        session: RealtimeSession | None = None
         try:
-            if (opened := await async_open_audio(metadata, stream)) is None:
+            opened = await async_open_audio(metadata, held.read() if held else stream)
+            if opened is None:
                 _LOGGER.debug("The audio stream ended without audio")
                 yield SpeechResult("", SpeechResultState.SUCCESS)
                 return
@@ -188,21 +212,105 @@ class SpeechmaticsSpeechToText(SpeechToTextEntity):
             return
         except SpeechmaticsError as err:
             data.health.record_failure(err)
-            yield _ERROR
+            if (
+                held is None
+                or options.fallback_stt is None
+                or isinstance(err, SessionClosed | AudioSourceError)
+            ):
+                yield _ERROR
+            else:
+                yield await self._async_fallback(
+                    options.fallback_stt, metadata, held, options, session
+                )
             return
+        finally:
+            if held is not None:
+                await held.aclose()
         data.health.record_success()
         final = session.transcript.final_text
         self._fire(session, final, is_final=True)
         yield SpeechResult(final, SpeechResultState.SUCCESS)
 
-    def _fire(self, session: RealtimeSession, text: str, *, is_final: bool) -> None:
+    async def _async_fallback(
+        self,
+        fallback_id: str,
+        metadata: SpeechMetadata,
+        held: HeldAudio,
+        options: EntryOptions,
+        session: RealtimeSession | None,
+    ) -> SpeechResult:
+        """Return the fallback engine's result for the whole audio of the run."""
+        if held.overflowed:
+            _LOGGER.warning(
+                "No fallback: the audio was longer than the %d s held for one",
+                HELD_AUDIO_LIMIT // 32000,
+            )
+            return _ERROR
+        if (fallback := self._fallback_entity(fallback_id, metadata)) is None:
+            return _ERROR
+        audio: AsyncIterable[bytes] = held.replay()
+        if options.speechmatics_ends_speech and is_pipeline_audio(metadata):
+            audio = until_speech_ends(audio, Turn().max_length)
+        client_options = self._entry.runtime_data.client.options
+        try:
+            result = await fallback_transcribe(
+                fallback,
+                metadata,
+                audio,
+                client_options.finish_timeout,
+                HELD_AUDIO_LIMIT // 32000 + client_options.finish_timeout,
+            )
+        except TimeoutError:
+            _LOGGER.error("The fallback %s did not answer in time", fallback_id)
+            return _ERROR
+        except Exception:
+            _LOGGER.exception("The fallback %s failed", fallback_id)
+            return _ERROR
+        if result.result is not SpeechResultState.SUCCESS:
+            _LOGGER.error("The fallback %s failed too", fallback_id)
+            return _ERROR
+        _LOGGER.info("The fallback %s answered", fallback_id)
+        self._fire(session, result.text or "", is_final=True, engine=ENGINE_FALLBACK)
+        return result
+
+    def _fallback_entity(
+        self, entity_id: str, metadata: SpeechMetadata
+    ) -> SpeechToTextEntity | None:
+        """Return the fallback entity if it can take the audio; log once when it cannot."""
+        entity = async_get_speech_to_text_entity(self.hass, entity_id)
+        state = self.hass.states.get(entity_id)
+        if entity is self:
+            problem = "is this entity itself"
+        elif entity is None or state is None:
+            problem = "does not exist"
+        elif state.state == STATE_UNAVAILABLE:
+            problem = "is unavailable"
+        elif not entity.check_metadata(metadata):
+            problem = f"cannot take this audio ({metadata.language})"
+        else:
+            self._fallback_problem = None
+            return entity
+        if self._fallback_problem != (entity_id, problem):
+            self._fallback_problem = (entity_id, problem)
+            _LOGGER.warning("The fallback %s %s: it is skipped", entity_id, problem)
+        return None
+
+    def _fire(
+        self,
+        session: RealtimeSession | None,
+        text: str,
+        *,
+        is_final: bool,
+        engine: str = ENGINE_SPEECHMATICS,
+    ) -> None:
         """Fire the transcript event on the bus."""
         self.hass.bus.async_fire(
             EVENT_TRANSCRIPT,
             {
                 "entity_id": self.entity_id,
-                "session_id": session.session_id,
+                "session_id": session.session_id if session else None,
                 "text": text,
                 "is_final": is_final,
+                "engine": engine,
             },
         )

@@ -2,12 +2,15 @@
 
 from .client import DEFAULT_URL, REGION_URLS, RealtimeClient, validate_url
 from .config import (
+    MAX_ADDITIONAL_VOCAB,
+    MAX_DELAY_RANGE,
     AdditionalVocab,
     AudioEncoding,
     AudioFormat,
     SessionOptions,
     TranscriptionConfig,
     Turn,
+    check_phrase,
     parse_vocab,
 )
 from .errors import (
@@ -49,6 +52,8 @@ from .transcript import Transcript, render
 
 __all__ = [
     "DEFAULT_URL",
+    "MAX_ADDITIONAL_VOCAB",
+    "MAX_DELAY_RANGE",
     "REGION_URLS",
     "AdditionalVocab",
     "AttachesTo",
@@ -89,6 +94,7 @@ __all__ = [
     "Turn",
     "TurnEnd",
     "UsageLimitExceeded",
+    "check_phrase",
     "parse_vocab",
     "render",
     "validate_url",

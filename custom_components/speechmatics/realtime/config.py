@@ -12,6 +12,8 @@ END_OF_UTTERANCE_RANGE = (0.0, 2.0)
 MAX_ADDITIONAL_VOCAB = 1000
 # The service drops vocabulary entries longer than this (validation_warning).
 MAX_VOCAB_WORDS = 6
+# Longer than any name a user says (the service states no limit of its own).
+MAX_VOCAB_CHARS = 100
 
 
 class AudioEncoding(StrEnum):
@@ -44,14 +46,14 @@ class AdditionalVocab:
         Raise ValueError for a phrase the service would drop (over six words).
         """
         content, _, spellings = line.partition(":")
-        content = " ".join(content.split())
-        if not content:
+        if not content.strip():
             return None
-        if len(content.split()) > MAX_VOCAB_WORDS:
-            msg = f"more than {MAX_VOCAB_WORDS} words: {content}"
-            raise ValueError(msg)
-        sounds_like = tuple(s.strip() for s in spellings.split(",") if s.strip())
-        return cls(content, sounds_like)
+        sounds_like = tuple(
+            check_phrase(spelling)
+            for spelling in spellings.split(",")
+            if spelling.strip()
+        )
+        return cls(check_phrase(content), sounds_like)
 
     @property
     def line(self) -> str:
@@ -65,6 +67,24 @@ class AdditionalVocab:
         if not self.sounds_like:
             return self.content
         return {"content": self.content, "sounds_like": list(self.sounds_like)}
+
+
+def check_phrase(text: str) -> str:
+    """Return a vocabulary phrase with its spacing collapsed.
+
+    Raise ValueError for no phrase, or one the service would drop or no one says.
+    """
+    phrase = " ".join(text.split())
+    if not phrase:
+        msg = "an empty phrase"
+        raise ValueError(msg)
+    if len(phrase.split()) > MAX_VOCAB_WORDS:
+        msg = f"more than {MAX_VOCAB_WORDS} words: {phrase[:MAX_VOCAB_CHARS]}"
+        raise ValueError(msg)
+    if len(phrase) > MAX_VOCAB_CHARS:
+        msg = f"more than {MAX_VOCAB_CHARS} characters: {phrase[:MAX_VOCAB_CHARS]}..."
+        raise ValueError(msg)
+    return phrase
 
 
 def parse_vocab(lines: Iterable[str]) -> tuple[AdditionalVocab, ...]:
