@@ -76,7 +76,8 @@ class ServiceError(SpeechmaticsError):
         self, error_type: str, reason: str, *, close_code: int | None = None
     ) -> None:
         """Keep the server's error type, reason and close code."""
-        super().__init__(f"{error_type}: {reason}" if reason else error_type)
+        shown = error_type or "unknown error"
+        super().__init__(f"{shown}: {reason}" if reason else shown)
         self.error_type = error_type
         self.reason = reason
         self.close_code = close_code

@@ -33,7 +33,7 @@ class ResultItem:
 class RecognitionStarted:
     """The session has started: audio may flow."""
 
-    session_id: str
+    session_id: str | None
     word_delimiter: str
     language_pack_info: dict[str, Any] = field(default_factory=dict)
 

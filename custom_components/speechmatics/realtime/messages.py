@@ -163,8 +163,9 @@ def parse_recognition_started(message: dict[str, Any]) -> RecognitionStarted:
     if not isinstance(delimiter, str):
         msg = "word_delimiter is not a string"
         raise InvalidMessage(msg)
+    session_id = message.get("id")
     return RecognitionStarted(
-        session_id=str(message.get("id", "")),
+        session_id=None if session_id in (None, "") else str(session_id),
         word_delimiter=delimiter,
         language_pack_info=info,
     )
@@ -179,6 +180,17 @@ def parse_seq_no(message: dict[str, Any]) -> int:
     return seq_no
 
 
+# Longer reasons are cut: they are logged, kept in diagnostics and in repair issues.
+MAX_REASON = 300
+MAX_TYPE = 60
+
+
+def _cut(value: object, limit: int) -> str:
+    """Return a server's text, or "" for none, cut to a length that can be shown."""
+    text = "" if value is None else str(value)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
 def notice_fields(message: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
     """Return the type, reason and remaining fields of Info, Warning or Error."""
     details = {
@@ -186,4 +198,8 @@ def notice_fields(message: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
         for key, value in message.items()
         if key not in {"message", "type", "reason"}
     }
-    return str(message.get("type", "")), str(message.get("reason", "")), details
+    return (
+        _cut(message.get("type"), MAX_TYPE),
+        _cut(message.get("reason"), MAX_REASON),
+        details,
+    )

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from . import messages
 from .connection import Connection
-from .errors import SessionTimeout, TimeoutStage
+from .errors import InvalidMessage, SessionTimeout, TimeoutStage
 
 
 @dataclass(slots=True)
@@ -91,8 +91,14 @@ class AudioSender:
         self._wake.set()
 
     def acknowledge(self, seq_no: int) -> None:
-        """Take the server's AudioAdded."""
+        """Take the server's AudioAdded; raise InvalidMessage for a frame never sent."""
         stats = self.stats
+        if seq_no > stats.frames_sent:
+            msg = (
+                f"the server acknowledged frame {seq_no}, "
+                f"but {stats.frames_sent} were sent"
+            )
+            raise InvalidMessage(msg)
         while stats.frames_acked < seq_no and self._unacked:
             stats.frames_acked += 1
             stats.audio_bytes_acked = self._unacked.popleft()
@@ -142,8 +148,9 @@ class AudioSender:
         if not frame:  # end_now dropped it meanwhile
             return
         del self._pending[:size]
-        await connection.send_audio(frame)
+        # Counted before the send: its acknowledgement may be handled before it returns.
         self._count(frame)
+        await connection.send_audio(frame)
         if len(self._pending) <= self._high_water:
             self._room.set()
 

@@ -16,6 +16,7 @@ from .connection import ERROR_CLOSE_WAIT, Connection, connect
 from .errors import (
     AudioSourceError,
     ConnectionClosed,
+    InvalidMessage,
     SessionClosed,
     SessionTimeout,
     SpeechmaticsError,
@@ -374,6 +375,10 @@ class RealtimeSession:
 
     def _on_recognition_started(self, message: dict[str, Any]) -> RealtimeEvent:
         """Take the session id and word delimiter; let audio flow."""
+        if self.started is not None:
+            # It would change the word delimiter of a transcript half made.
+            msg = "the server sent RecognitionStarted twice"
+            raise InvalidMessage(msg)
         self.started = messages.parse_recognition_started(message)
         self.transcript.word_delimiter = self.started.word_delimiter
         return self.started

@@ -5,7 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from .errors import InvalidMessage
 from .events import AttachesTo, ResultItem
+
+# Minutes of speech; a voice command is seconds. Past it the server is misbehaving.
+MAX_TRANSCRIPT_CHARS = 10_000
 
 _GLUES_TO_PREVIOUS = frozenset({AttachesTo.PREVIOUS, AttachesTo.BOTH})
 _GLUES_TO_NEXT = frozenset({AttachesTo.NEXT, AttachesTo.BOTH})
@@ -58,12 +62,15 @@ class Transcript:
     def add_final(self, items: Iterable[ResultItem]) -> None:
         """Append a final segment; it replaces the partial, which covered the same words."""
         text, self._final_state = _join(items, self.word_delimiter, self._final_state)
+        _check_length(len(self._final) + len(text))
         self._final += text
         self._partial = ""
 
     def set_partial(self, items: Iterable[ResultItem]) -> None:
         """Replace the not-yet-final tail."""
-        self._partial = _join(items, self.word_delimiter, self._final_state)[0]
+        partial = _join(items, self.word_delimiter, self._final_state)[0]
+        _check_length(len(self._final) + len(partial))
+        self._partial = partial
 
     @property
     def final_text(self) -> str:
@@ -74,3 +81,10 @@ class Transcript:
     def text(self) -> str:
         """Return the text so far: the finals followed by the current partial."""
         return (self._final + self._partial).strip()
+
+
+def _check_length(length: int) -> None:
+    """Refuse a transcript longer than any a voice command has."""
+    if length > MAX_TRANSCRIPT_CHARS:
+        msg = f"the transcript is longer than {MAX_TRANSCRIPT_CHARS} characters"
+        raise InvalidMessage(msg)
