@@ -174,17 +174,27 @@ def outcome(timeline: Timeline) -> str:
     raise AssertionError(msg)
 
 
+async def paced(audio: bytes) -> AsyncIterator[bytes]:
+    """Yield 10 ms chunks at the pace a satellite sends them."""
+    for chunk in chunks(audio):
+        yield chunk
+        await asyncio.sleep(0.01)
+
+
 async def run_pipeline(
-    hass: HomeAssistant, timeline: Timeline, audio: bytes, language: str = "en-US"
+    hass: HomeAssistant,
+    timeline: Timeline,
+    audio: bytes | AsyncIterator[bytes],
+    language: str = "en-US",
 ) -> None:
-    """Run the speech-to-text stage of the preferred pipeline."""
+    """Run the speech-to-text stage of the preferred pipeline (bytes: as fast as taken)."""
     await async_update_pipeline(hass, async_get_pipeline(hass), stt_language=language)
     await async_pipeline_from_audio_stream(
         hass,
         context=Context(),
         event_callback=timeline.on_pipeline,
         stt_metadata=metadata(language),
-        stt_stream=audio_stream(audio),
+        stt_stream=audio_stream(audio) if isinstance(audio, bytes) else audio,
         start_stage=PipelineStage.STT,
         end_stage=PipelineStage.STT,
     )

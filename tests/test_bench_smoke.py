@@ -30,6 +30,7 @@ async def test_benchmark_runs_with_tiny_counts(hass: HomeAssistant) -> None:
         assert set(figures["start_overhead_ms"]) == {"0", "0.2"}
         assert all(f["bytes_lost"] == 0 for f in figures["start_overhead_ms"].values())
         assert figures["partial_latency_ms"]["runs"] > 0
+        assert 0 < figures["partial_latency_ms"]["events_per_partial"] <= 1
         assert set(figures["cpu_ms_per_audio_second"]) == {"1", "3"}
         assert figures["memory_kib_per_session"] > 0
         assert figures["endurance"]["runs"] == 3

@@ -166,3 +166,38 @@ async def test_a_transcript_of_megabytes_fails_clearly(
         "the transcript is longer than 10000 characters"
     ) in _messages(caplog)
     assert all(len(event["text"]) <= 10_000 for event in timeline.transcripts)
+
+
+def _partials(count: int) -> list[SendJson]:
+    return [
+        SendJson({**_final(f"flood{i}"), "message": "AddPartialTranscript"})
+        for i in range(count)
+    ]
+
+
+async def test_a_flood_of_partials_fires_few_events_and_the_final_at_once(
+    hass: HomeAssistant, fake_speechmatics: RealtimeServer
+) -> None:
+    """Test 5,000 partials in one utterance become a few bus events, then the final."""
+    fake_speechmatics.actions[Trigger.frame(3)] = _partials(5000)
+    timeline = await _run(hass)
+    assert outcome(timeline) == TEXT
+    partials = [e["text"] for e in timeline.transcripts if not e["is_final"]]
+    # The run lasts well under 5 s: one event per 100 ms at most, and the scripted
+    # words' own partials.
+    assert len(partials) < 60, len(partials)
+    assert len(set(partials)) == len(partials)  # each one new
+    assert timeline.transcripts[-1]["is_final"]
+    assert timeline.transcripts[-1]["text"] == TEXT
+
+
+async def test_a_failed_run_still_delivers_its_latest_text(
+    hass: HomeAssistant, fake_speechmatics: RealtimeServer
+) -> None:
+    """Test the text held back by the interval is fired when the run fails."""
+    fake_speechmatics.actions[Trigger.frame(3)] = [*_partials(500), Close(1000)]
+    timeline = await _run(hass)
+    assert outcome(timeline) == FAILED
+    assert len(timeline.transcripts) < 60
+    assert timeline.transcripts[-1]["text"].endswith("flood499")
+    assert not timeline.transcripts[-1]["is_final"]

@@ -32,7 +32,15 @@ from tools.speechmatics_server import (
     error,
 )
 
-from .common import TEXT, Timeline, assert_no_session_tasks, chunks, metadata, speech
+from .common import (
+    TEXT,
+    Timeline,
+    assert_no_session_tasks,
+    chunks,
+    metadata,
+    paced,
+    speech,
+)
 from .test_reliability import outcome
 
 pytestmark = [pytest.mark.stress, pytest.mark.usefixtures("pipeline")]
@@ -47,13 +55,6 @@ WARM_UP_RUNS = SEQUENTIAL_RUNS // 10
 # Measured: about 0.3 MB of traced growth over 1800 runs, all of it Home Assistant's
 # own bounded caches; a leak of one session object per run would exceed this.
 MAX_MEMORY_GROWTH = 2 * 1024 * 1024
-
-
-async def paced(audio: bytes) -> AsyncIterator[bytes]:
-    """Yield 10 ms chunks at the pace a satellite sends them."""
-    for chunk in chunks(audio):
-        yield chunk
-        await asyncio.sleep(0.01)
 
 
 async def run_once(

@@ -191,7 +191,7 @@ class Ours:
         self,
         audio: bytes,
         ended: list[float],
-        on_partial: Callable[[], None] | None = None,
+        on_partial: Callable[[str], None] | None = None,
     ) -> str | None:
         """Transcribe paced audio; return the text."""
         unsubscribe = None
@@ -200,7 +200,7 @@ class Ours:
             @callback
             def _partial(event: Event) -> None:
                 if not event.data["is_final"]:
-                    on_partial()
+                    on_partial(event.data["text"])
 
             unsubscribe = self.hass.bus.async_listen(EVENT_TRANSCRIPT, _partial)
         try:
@@ -226,7 +226,7 @@ class Sdk:
         self,
         audio: bytes,
         ended: list[float],
-        on_partial: Callable[[], None] | None = None,
+        on_partial: Callable[[str], None] | None = None,
     ) -> str | None:
         """Transcribe paced audio the SDK way: start, send what was buffered, stop."""
         finals: list[str] = []
@@ -252,7 +252,7 @@ class Sdk:
                 if on_partial is not None:
                     client.on(
                         ServerMessageType.ADD_PARTIAL_TRANSCRIPT,
-                        lambda _m: on_partial(),
+                        lambda message: on_partial(message["metadata"]["transcript"]),
                     )
                 await client.start_session(
                     transcription_config=TranscriptionConfig(
@@ -414,27 +414,39 @@ async def measure_start(
     return figures
 
 
-def _stamper(times: list[float]) -> Callable[[], None]:
-    """Return a callback that notes the time it is called."""
-    return lambda: times.append(time.monotonic())
+def _noter(seen: list[tuple[float, int]]) -> Callable[[str], None]:
+    """Return a callback that notes when it is shown a text, and the text's words."""
+    return lambda text: seen.append((time.monotonic(), len(text.split())))
 
 
 async def measure_partials(
     client: Any, server: ServerProcess, http: aiohttp.ClientSession, runs: int
 ) -> dict[str, float]:
-    """From the server sending a partial to the client handing it on (bus event or handler)."""
+    """From the server sending a partial to the client first showing its text.
+
+    Partial k of the script is its first k words (no final comes before the end), so
+    an event shows partial k when its text has k words or more: a partial the
+    integration's events coalesced counts until the later event that carries it.
+    Also returns how many events a partial sent gave.
+    """
     await server.configure(
         http, transcript=TRANSCRIPT, final_every=1000, bytes_per_word=3200
     )
     latencies: list[float] = []
+    events = partials = 0
     for _ in range(runs):
-        seen: list[float] = []
-        await client.session(speech(1.5), [], _stamper(seen))
+        seen: list[tuple[float, int]] = []
+        await client.session(speech(1.5), [], _noter(seen))
         (record,) = await server.records(http)
         sent = record["partials_sent_at"]
-        latencies.extend(b - a for a, b in zip(sent, seen, strict=False))
+        events += len(seen)
+        partials += len(sent)
+        for words, at in enumerate(sent, start=1):
+            shown = [stamp for stamp, count in seen if count >= words]
+            assert shown, f"{client.name} never showed partial {words}"
+            latencies.append(shown[0] - at)
     await server.configure(http, transcript=TRANSCRIPT, final_every=3)
-    return percentiles(latencies)
+    return {**percentiles(latencies), "events_per_partial": events / partials}
 
 
 async def _harness_cpu(audio: bytes, level: int) -> float:
@@ -599,6 +611,13 @@ def table(results: dict[str, Any]) -> str:
             sdk["partial_latency_ms"][key],
         )
         for key in ("p50", "p95")
+    )
+    rows.append(
+        (
+            "partial events per partial sent",
+            ours["partial_latency_ms"]["events_per_partial"],
+            sdk["partial_latency_ms"]["events_per_partial"],
+        )
     )
     rows.extend(
         (

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterable
+from collections.abc import AsyncGenerator, AsyncIterable, Callable
 from contextlib import aclosing
 import logging
 from typing import override
@@ -21,7 +21,8 @@ from homeassistant.components.stt import (
     async_get_speech_to_text_entity,
 )
 from homeassistant.const import STATE_UNAVAILABLE
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.debounce import Debouncer
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
@@ -61,6 +62,8 @@ except ImportError:  # Home Assistant < 2026.11 has no partial results
 _LOGGER = logging.getLogger(__name__)
 
 _ERROR = SpeechResult(None, SpeechResultState.ERROR)
+# Seconds between two partial transcript events at most; the final is never held back.
+PARTIAL_EVENT_INTERVAL = 0.1
 
 
 async def async_setup_entry(
@@ -185,6 +188,9 @@ class SpeechmaticsSpeechToText(SpeechToTextEntity):
         turn = Turn() if options.speechmatics_ends_speech else None
         held = HeldAudio(stream) if options.fallback_stt else None
         session: RealtimeSession | None = None
+        partial_events = _PartialEvents(
+            self.hass, lambda text: self._fire(session, text, is_final=False)
+        )
         try:
             opened = await async_open_audio(metadata, held.read() if held else stream)
             if opened is None:
@@ -202,7 +208,7 @@ class SpeechmaticsSpeechToText(SpeechToTextEntity):
                         and event.text_so_far != text
                     ):
                         text = event.text_so_far
-                        self._fire(session, text, is_final=False)
+                        partial_events.update(text)
                         yield text
                     elif isinstance(event, EndOfTurn):
                         _LOGGER.debug("End of the turn: %s", event.reason)
@@ -211,6 +217,7 @@ class SpeechmaticsSpeechToText(SpeechToTextEntity):
             yield _ERROR
             return
         except SpeechmaticsError as err:
+            partial_events.stop(deliver=True)  # a failed run's last text too
             data.health.record_failure(err)
             if (
                 held is None
@@ -224,6 +231,7 @@ class SpeechmaticsSpeechToText(SpeechToTextEntity):
                 )
             return
         finally:
+            partial_events.stop()
             if held is not None:
                 await held.aclose()
         data.health.record_success()
@@ -314,3 +322,40 @@ class SpeechmaticsSpeechToText(SpeechToTextEntity):
                 "engine": engine,
             },
         )
+
+
+class _PartialEvents:
+    """A run's partial transcript events: at most one per interval, with the latest text.
+
+    Each event goes to the recorder's database, and a server can send thousands of
+    partials; the final event is fired directly, never held back.
+    """
+
+    def __init__(self, hass: HomeAssistant, fire: Callable[[str], None]) -> None:
+        """Fire nothing yet."""
+        self._fire = fire
+        self._latest = self._fired = ""
+        self._debouncer = Debouncer(
+            hass,
+            _LOGGER,
+            cooldown=PARTIAL_EVENT_INTERVAL,
+            immediate=True,
+            function=self._fire_latest,
+        )
+
+    def update(self, text: str) -> None:
+        """Take a new text so far: fired now, or at the end of the interval."""
+        self._latest = text
+        self._debouncer.async_schedule_call()
+
+    def stop(self, *, deliver: bool = False) -> None:
+        """Fire no more; with deliver, the latest text first if it was not fired."""
+        self._debouncer.async_shutdown()
+        if deliver:
+            self._fire_latest()
+
+    @callback
+    def _fire_latest(self) -> None:
+        if self._latest != self._fired:
+            self._fired = self._latest
+            self._fire(self._latest)
