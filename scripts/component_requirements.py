@@ -11,11 +11,20 @@ import json
 from pathlib import Path
 import sys
 
-ROOT_COMPONENTS = ("assist_pipeline", "stt", "conversation", "tts", "intent", "ffmpeg")
+ROOT_COMPONENTS = (
+    "assist_pipeline",
+    "stt",
+    "conversation",
+    "tts",
+    "intent",
+    "ffmpeg",
+    "wyoming",  # scripts/develop's text-to-speech
+)
 # Home Assistant does not start without its frontend (recovery mode); scripts/develop and
 # tests/test_develop.py start a real instance. Its own requirement only: the integrations
-# it loads after itself are optional.
-OWN_ONLY = ("frontend",)
+# it loads after itself are optional. The frontend lists every service, which on 2026.10
+# imports the camera component to describe them (its JPEG library, nothing more).
+OWN_ONLY = ("frontend", "camera")
 
 
 def components_dir() -> Path:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -30,10 +31,13 @@ from pytest_homeassistant_custom_component.common import (
 import custom_components.speechmatics  # noqa: F401
 from custom_components.speechmatics.const import DOMAIN
 from custom_components.speechmatics.realtime import RealtimeClient, SessionOptions
+from tools import tts_engine
+from tools.develop_setup import Engines
 from tools.local_engine import engine
 from tools.speechmatics_server import RealtimeServer
 
 from .common import ENTITY_ID, FALLBACK_ID, RecordingSpeechToText
+from .dev_home import HomeAssistantProcess, free_port
 
 API_KEY = "test-api-key"
 
@@ -70,6 +74,33 @@ async def local_engine(socket_enabled: None) -> AsyncGenerator[RealtimeServer]:
     """Run the local engine (PocketSphinx) on 127.0.0.1."""
     async with engine() as server:
         yield server
+
+
+@pytest.fixture
+async def engines(
+    local_engine: RealtimeServer, socket_enabled: None
+) -> AsyncGenerator[Engines]:
+    """Run the development home's engines: local, fallback and text-to-speech."""
+    tts_port = free_port()
+    tts = await tts_engine.start("127.0.0.1", tts_port)
+    try:
+        async with engine() as fallback:
+            yield Engines(local_engine.url, fallback.url, tts_port)
+    finally:
+        await tts.stop()
+
+
+@pytest.fixture
+async def home_assistant(
+    tmp_path: Path, socket_enabled: None
+) -> AsyncGenerator[HomeAssistantProcess]:
+    """Run Home Assistant with the development home; stop it at the end."""
+    process = HomeAssistantProcess(tmp_path / "config")
+    await process.start()
+    try:
+        yield process
+    finally:
+        await process.stop()
 
 
 @pytest.fixture

@@ -1,112 +1,125 @@
 """scripts/develop's setup: a real Home Assistant, configured through its own APIs.
 
-Starts Home Assistant as a process with a development configuration, lets
-tools/develop_setup.py onboard it, add the integration against the local engine and
-point Assist at it, then speaks a command through Assist's WebSocket API, the way the
-browser's Assist dialog does, and checks the light went on.
+Starts Home Assistant as a process with the development home, lets
+tools/develop_setup.py onboard it, add the integration against the local engine with a
+second local engine as its fallback and the text-to-speech service, and point Assist at
+them; then speaks commands through Assist's WebSocket API, the way the browser's Assist
+dialog does: one answered by the main engine, one by the fallback during
+scripts/outage. Home Assistant is then started again on the same configuration, which
+the setup leaves as it was.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator
-from pathlib import Path
-import socket
-import sys
+import os
+from typing import Any
 
 import aiohttp
-import pytest
 
-from tools.develop_setup import HomeAssistantApi
+from tools.develop_setup import FALLBACK_TITLE, Engines, HomeAssistantApi
 from tools.speechmatics_server import RealtimeServer
 from tools.spoken import spoken
 
 from .common import chunks
-
-ROOT = Path(__file__).parents[1]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from .dev_home import ROOT, HomeAssistantProcess, set_up, transcript_events
 
 
-@pytest.fixture
-async def home_assistant(tmp_path: Path, socket_enabled: None) -> AsyncGenerator[str]:
-    """Run Home Assistant with the development home on a free port; yield its URL."""
-    port = _free_port()
-    config = tmp_path / "config"
-    config.mkdir()
-    (config / "custom_components").symlink_to(ROOT / "custom_components")
-    home = (ROOT / "config" / "configuration.yaml").read_text()
-    template = home[home.index("template:") : home.index("logger:")]
-    (config / "configuration.yaml").write_text(
-        "homeassistant:\n  name: Test home\n"
-        f"http:\n  server_host: 127.0.0.1\n  server_port: {port}\n"
-        "onboarding:\nconfig:\nassist_pipeline:\nconversation:\n" + template
-    )
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "homeassistant",
-        "--config",
-        str(config),
-        "--skip-pip",
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
+async def _talk(api: HomeAssistantApi, command: str) -> dict[str, Any]:
+    """Speak a command through Assist; return the pipeline's events and the final event."""
+    async with (
+        transcript_events(api) as transcripts,
+        api.http.ws_connect(f"{api.base}/api/websocket") as ws,
+    ):
+        await ws.receive_json()
+        await ws.send_json({"type": "auth", "access_token": api.token})
+        assert (await ws.receive_json())["type"] == "auth_ok"
+        await ws.send_json(
+            {
+                "id": 1,
+                "type": "assist_pipeline/run",
+                "start_stage": "stt",
+                "end_stage": "tts",
+                "input": {"sample_rate": 16000},
+            }
+        )
+        events: dict[str, Any] = {}
+
+        async def read_until(kinds: set[str]) -> None:
+            while not kinds & events.keys():
+                message = await ws.receive_json()
+                if message.get("type") == "event":
+                    events[message["event"]["type"]] = message["event"]["data"]
+
         async with asyncio.timeout(60):
-            await process.wait()
-
-
-async def test_develop_setup_then_talk(
-    home_assistant: str, local_engine: RealtimeServer
-) -> None:
-    """Test the setup is done through HA's APIs and a spoken command works end to end."""
-    async with aiohttp.ClientSession() as http:
-        api = HomeAssistantApi(http, home_assistant)
-        steps = await api.wait_ready(120)
-        await api.log_in(steps)
-        await api.finish_onboarding(steps)
-        entry_id = await api.add_speechmatics(local_engine.url, "any key")
-        assert await api.add_speechmatics(local_engine.url, "any key") == entry_id
-        stt = await api.use_for_assist(entry_id)
-        assert stt.startswith("stt.speechmatics")
-
-        async with http.ws_connect(f"{home_assistant}/api/websocket") as ws:
-            await ws.receive_json()
-            await ws.send_json({"type": "auth", "access_token": api.token})
-            assert (await ws.receive_json())["type"] == "auth_ok"
-            await ws.send_json(
-                {
-                    "id": 1,
-                    "type": "assist_pipeline/run",
-                    "start_stage": "stt",
-                    "end_stage": "intent",
-                    "input": {"sample_rate": 16000},
-                }
-            )
-            events: dict[str, dict] = {}
-            async with asyncio.timeout(60):
-                while "run-start" not in events:
-                    message = await ws.receive_json()
-                    if message.get("type") == "event":
-                        events[message["event"]["type"]] = message["event"]["data"]
-                handler = events["run-start"]["runner_data"]["stt_binary_handler_id"]
-                for chunk in chunks(spoken("turn on the kitchen light")):
-                    await ws.send_bytes(bytes([handler]) + chunk)
-                    await asyncio.sleep(0.0025)  # a satellite's pace, four times faster
-                await ws.send_bytes(bytes([handler]))
-                while "run-end" not in events and "error" not in events:
-                    message = await ws.receive_json()
-                    if message.get("type") == "event":
-                        events[message["event"]["type"]] = message["event"]["data"]
+            await read_until({"run-start"})
+            handler = events["run-start"]["runner_data"]["stt_binary_handler_id"]
+            for chunk in chunks(spoken(command)):
+                await ws.send_bytes(bytes([handler]) + chunk)
+                await asyncio.sleep(0.0025)  # a satellite's pace, four times faster
+            await ws.send_bytes(bytes([handler]))
+            await read_until({"run-end", "error"})
         assert "error" not in events, events["error"]
+        events["final"] = await transcripts.final()
+    return events
+
+
+async def _answer_audio(api: HomeAssistantApi, events: dict[str, Any]) -> bytes:
+    """Return the spoken answer's audio, fetched as the browser fetches it."""
+    output = events["tts-end"]["tts_output"]
+    async with api.http.get(f"{api.base}{output['url']}") as response:
+        assert response.status == 200, await response.text()
+        assert response.content_type == "audio/mpeg"
+        return await response.read()
+
+
+async def _outage(local_engine: RealtimeServer, switch: str) -> None:
+    """Run scripts/outage against the test's main engine."""
+    port = local_engine.url.rsplit(":", 1)[1].split("/")[0]
+    process = await asyncio.create_subprocess_exec(
+        str(ROOT / "scripts" / "outage"),
+        switch,
+        env={**os.environ, "LOCAL_ENGINE_PORT": port},
+        stdout=asyncio.subprocess.DEVNULL,
+    )
+    async with asyncio.timeout(30):
+        assert await process.wait() == 0
+
+
+async def test_develop_setup_talk_fall_back_and_start_again(
+    home_assistant: HomeAssistantProcess,
+    local_engine: RealtimeServer,
+    engines: Engines,
+) -> None:
+    """Test the setup, a command, one during an outage, and a second start."""
+    async with aiohttp.ClientSession() as http:
+        api = await set_up(http, home_assistant, engines)
+        entries = await api.entries("speechmatics")
+        assert sorted(entry["title"] for entry in entries) == [
+            FALLBACK_TITLE,
+            "Speechmatics (127.0.0.1)",
+        ]
+
+        events = await _talk(api, "turn on the kitchen light")
         assert events["stt-end"]["stt_output"]["text"] == "Turn on the kitchen light."
+        assert events["final"]["engine"] == "speechmatics"
         state = await api.request("GET", "/api/states/light.kitchen_light")
         assert state["state"] == "on"
+        assert len(await _answer_audio(api, events)) > 1000
+
+        await _outage(local_engine, "on")
+        events = await _talk(api, "turn off the kitchen light")
+        assert events["stt-end"]["stt_output"]["text"] == "Turn off the kitchen light."
+        assert events["final"]["engine"] == "fallback"
+        state = await api.request("GET", "/api/states/light.kitchen_light")
+        assert state["state"] == "off"
+        await _outage(local_engine, "off")
+
+        await home_assistant.stop()
+        await home_assistant.start()
+        api = await set_up(http, home_assistant, engines)
+        assert [entry["entry_id"] for entry in await api.entries("speechmatics")] == [
+            entry["entry_id"] for entry in entries
+        ]
+        events = await _talk(api, "turn on the kitchen light")
+        assert events["final"]["engine"] == "speechmatics"

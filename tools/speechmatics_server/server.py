@@ -183,6 +183,8 @@ class RealtimeServer:
     async def _config(self, request: web.Request) -> web.Response:
         """Change the behaviour for the next sessions (for other processes)."""
         config = await request.json()
+        if "http_status" in config:  # an outage: every handshake refused, or null
+            self.http_status = config["http_status"]
         for key in ("start_delay", "end_delay", "ack_delay"):
             if key in config:
                 setattr(self, key, float(config[key]))
