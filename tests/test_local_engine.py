@@ -19,6 +19,7 @@ from homeassistant.components.assist_pipeline import (
 )
 from homeassistant.components.assist_pipeline.pipeline import PipelineStage
 from homeassistant.core import Context, HomeAssistant
+import numpy as np
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from speechmatics.rt import (
@@ -147,8 +148,33 @@ def test_recognizer_across_voices() -> None:
             text = _recognise(SphinxRecognizer(_HOME_START), spoken(command, voice))
             if normalised(text) != command:
                 wrong[voice, command] = text
-    # At least 9 in 10 right. Measured: 59 of 60 (en-us+m7 loses "lamp" at the end of
-    # "turn on the desk lamp").
+    # At least 9 in 10 right. Measured: 60 of 60.
+    assert len(wrong) <= 6, wrong
+
+
+def _as_a_browser_sends_it(audio: bytes) -> bytes:
+    """Return speech as Chromium's default processing passes it on.
+
+    Its noise suppression leaves digital silence where the room was quiet (10 ms
+    frames under about -44 dBFS), its gain control raises the voice (6 dB here): what
+    tests/test_browser.py measured between espeak-ng's file and what reached the engine.
+    """
+    samples = np.frombuffer(audio, "<i2").astype(np.float64)
+    frames = samples[: len(samples) // 160 * 160].reshape(-1, 160)
+    frames[np.sqrt((frames**2).mean(axis=1)) < 200] = 0
+    return np.clip(frames.reshape(-1) * 2, -32768, 32767).astype("<i2").tobytes()
+
+
+def test_recognizer_hears_noise_suppressed_speech() -> None:
+    """Test every command in five voices as a browser's processing passes them on."""
+    wrong: dict[tuple[str, str], str] = {}
+    for voice in VOICES:
+        for command in COMMANDS:
+            audio = _as_a_browser_sends_it(spoken(command, voice))
+            text = _recognise(SphinxRecognizer(_HOME_START), audio)
+            if normalised(text) != command:
+                wrong[voice, command] = text
+    # At least 9 in 10 right. Measured: 59 of 60; 49 without the engine's noise floor.
     assert len(wrong) <= 6, wrong
 
 
