@@ -25,7 +25,7 @@ from .options import check_options, log_problems
 from .realtime import RealtimeClient, SessionOptions, SpeechmaticsError
 from .vocabulary import HomeVocabulary
 
-PLATFORMS: list[Platform] = [Platform.STT]
+PLATFORMS: list[Platform] = [Platform.SENSOR, Platform.STT]
 
 # A voice user waits at most this long after speaking (see README, "What happens when").
 SESSION_OPTIONS = SessionOptions(

@@ -23,18 +23,12 @@ from homeassistant.components.stt import (
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.debounce import Debouncer
-from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .audio import UnsupportedAudioError, async_open_audio
-from .const import (
-    DOMAIN,
-    ENGINE_FALLBACK,
-    ENGINE_SPEECHMATICS,
-    EVENT_TRANSCRIPT,
-    LANGUAGES,
-)
+from .const import ENGINE_FALLBACK, ENGINE_SPEECHMATICS, EVENT_TRANSCRIPT, LANGUAGES
 from .data import SpeechmaticsConfigEntry
+from .entity import service_device
 from .fallback import (
     HELD_AUDIO_LIMIT,
     HeldAudio,
@@ -53,6 +47,7 @@ from .realtime import (
     SpeechmaticsError,
     Turn,
 )
+from .usage import SessionMeter, async_session_ended
 
 try:
     from homeassistant.components.stt import PartialSpeechResult
@@ -60,6 +55,9 @@ except ImportError:  # Home Assistant < 2026.11 has no partial results
     PartialSpeechResult = None  # type: ignore[assignment,misc]  # mypy checks 2026.11
 
 _LOGGER = logging.getLogger(__name__)
+
+# Runs are independent sessions; the client bounds how many are open at once.
+PARALLEL_UPDATES = 0
 
 _ERROR = SpeechResult(None, SpeechResultState.ERROR)
 # Seconds between two partial transcript events at most; the final is never held back.
@@ -86,13 +84,7 @@ class SpeechmaticsSpeechToText(SpeechToTextEntity):
         self._entry = entry
         self._fallback_problem: tuple[str, str] | None = None
         self._attr_unique_id = entry.entry_id
-        self._attr_device_info = DeviceInfo(
-            identifiers={(DOMAIN, entry.entry_id)},
-            name=entry.title,
-            manufacturer="Speechmatics",
-            model="Realtime API",
-            entry_type=DeviceEntryType.SERVICE,
-        )
+        self._attr_device_info = service_device(entry)
 
     @property
     @override
@@ -188,6 +180,8 @@ class SpeechmaticsSpeechToText(SpeechToTextEntity):
         turn = Turn() if options.speechmatics_ends_speech else None
         held = HeldAudio(stream) if options.fallback_stt else None
         session: RealtimeSession | None = None
+        meter: SessionMeter | None = None
+        failed = False
         partial_events = _PartialEvents(
             self.hass, lambda text: self._fire(session, text, is_final=False)
         )
@@ -198,25 +192,19 @@ class SpeechmaticsSpeechToText(SpeechToTextEntity):
                 yield SpeechResult("", SpeechResultState.SUCCESS)
                 return
             audio_format, audio = opened
+            meter = SessionMeter(audio_format)
             session = data.client.session(config, audio_format, turn=turn)
             data.sessions += 1
-            text = ""
-            async with aclosing(session.transcribe(audio)) as events:
-                async for event in events:
-                    if (
-                        isinstance(event, PartialTranscript | FinalTranscript)
-                        and event.text_so_far != text
-                    ):
-                        text = event.text_so_far
-                        partial_events.update(text)
-                        yield text
-                    elif isinstance(event, EndOfTurn):
-                        _LOGGER.debug("End of the turn: %s", event.reason)
+            async with aclosing(_texts(session, meter, audio)) as texts:
+                async for text in texts:
+                    partial_events.update(text)
+                    yield text
         except UnsupportedAudioError as err:
             _LOGGER.error("Cannot transcribe this audio: %s", err)
             yield _ERROR
             return
         except SpeechmaticsError as err:
+            failed = not isinstance(err, SessionClosed)
             partial_events.stop(deliver=True)  # a failed run's last text too
             data.health.record_failure(err)
             if (
@@ -234,6 +222,12 @@ class SpeechmaticsSpeechToText(SpeechToTextEntity):
             partial_events.stop()
             if held is not None:
                 await held.aclose()
+            if session is not None and meter is not None:
+                async_session_ended(
+                    self.hass,
+                    self._entry.entry_id,
+                    meter.usage(session.stats.audio_bytes_acked, failed=failed),
+                )
         data.health.record_success()
         final = session.transcript.final_text
         self._fire(session, final, is_final=True)
@@ -322,6 +316,26 @@ class SpeechmaticsSpeechToText(SpeechToTextEntity):
                 "engine": engine,
             },
         )
+
+
+async def _texts(
+    session: RealtimeSession, meter: SessionMeter, audio: AsyncIterable[bytes]
+) -> AsyncGenerator[str]:
+    """Yield each new text so far of a session, until its transcript is complete."""
+    text = ""
+    async with aclosing(session.transcribe(meter.timed(audio))) as events:
+        async for event in events:
+            if isinstance(event, FinalTranscript):
+                meter.heard(event)
+            if (
+                isinstance(event, PartialTranscript | FinalTranscript)
+                and event.text_so_far != text
+            ):
+                text = event.text_so_far
+                yield text
+            elif isinstance(event, EndOfTurn):
+                _LOGGER.debug("End of the turn: %s", event.reason)
+    meter.answered()
 
 
 class _PartialEvents:
