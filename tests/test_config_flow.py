@@ -414,3 +414,20 @@ async def test_options_flow_refuses_too_many_words(
         },
     )
     assert result["errors"] == {CONF_ADDITIONAL_VOCAB: "invalid_vocab"}
+
+
+async def test_reconfigure_opens_with_the_entry_region(hass: HomeAssistant) -> None:
+    """Test a region's entry opens the reconfigure form on that region."""
+    entry = MockConfigEntry(
+        domain=DOMAIN, data={CONF_API_KEY: API_KEY, CONF_URL: REGION_URLS["us"]}
+    )
+    entry.add_to_hass(hass)
+    result = await entry.start_reconfigure_flow(hass)
+    assert result["step_id"] == "reconfigure"
+    suggested = {
+        str(key): key.description["suggested_value"]
+        for key in result["data_schema"].schema
+        if key.description and "suggested_value" in key.description
+    }
+    assert suggested[CONF_ENDPOINT] == "us"
+    assert suggested[CONF_API_KEY] == API_KEY
