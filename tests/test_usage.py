@@ -58,6 +58,13 @@ def _value(hass: HomeAssistant, key: str) -> float | None:
     return None if state.state == "unknown" else float(state.state)
 
 
+def _audio_seconds(hass: HomeAssistant) -> float:
+    """Return the audio-transcribed sensor's value (shown in minutes) in seconds."""
+    minutes = _value(hass, "audio_transcribed")
+    assert minutes is not None
+    return minutes * 60
+
+
 def _received(fake: RealtimeServer) -> float:
     """Return the seconds of audio the server received, over every session."""
     return sum(len(record.audio) for record in fake.sessions) / SECOND
@@ -102,9 +109,7 @@ async def test_runs_and_failures_add_up(
     await run_pipeline(hass, Timeline(hass), speech(3.0))
     assert _value(hass, "sessions") == 3
     assert _value(hass, "failed_sessions") == 1
-    minutes = _value(hass, "audio_transcribed")
-    assert minutes is not None
-    assert minutes * 60 == pytest.approx(_received(fake_speechmatics))
+    assert _audio_seconds(hass) == pytest.approx(_received(fake_speechmatics))
     assert _received(fake_speechmatics) > 5.0  # the failed run's audio counts too
 
 
@@ -150,9 +155,7 @@ async def test_figures_survive_a_restart(
     await run_pipeline(hass, Timeline(hass), speech(3.0))
     assert _value(hass, "sessions") == 2
     assert _value(hass, "failed_sessions") == 0
-    minutes = _value(hass, "audio_transcribed")
-    assert minutes is not None
-    assert minutes * 60 == pytest.approx(_received(fake_speechmatics))
+    assert _audio_seconds(hass) == pytest.approx(_received(fake_speechmatics))
 
     assert await hass.config_entries.async_reload(setup_integration.entry_id)
     await hass.async_block_till_done()
