@@ -23,10 +23,11 @@ from custom_components.speechmatics.const import (
     CONF_END_OF_SPEECH,
     DOMAIN,
     END_OF_SPEECH_HOME_ASSISTANT,
+    END_OF_SPEECH_SPEECHMATICS,
 )
 from tools.speechmatics_server import RealtimeServer, Trigger, error
 
-from .common import Timeline, chunks, outcome, run_pipeline, speech, start_run
+from .common import TEXT, Timeline, chunks, outcome, run_pipeline, speech, start_run
 from .conftest import ENTRY_ID, config_entry
 
 pytestmark = pytest.mark.usefixtures("pipeline")
@@ -111,6 +112,27 @@ async def test_runs_and_failures_add_up(
     assert _value(hass, "failed_sessions") == 1
     assert _audio_seconds(hass) == pytest.approx(_received(fake_speechmatics))
     assert _received(fake_speechmatics) > 5.0  # the failed run's audio counts too
+
+
+async def test_an_early_answer_counts_the_audio_sent(
+    hass: HomeAssistant,
+    fake_speechmatics: RealtimeServer,
+    mock_config_entry: MockConfigEntry,
+) -> None:
+    """Test Speechmatics ending the turn: the audio counted is all the server gets.
+
+    The satellite would stream 30 s; the answer comes at the end of the turn, with
+    acknowledgements still on their way, and the session ends in the background.
+    """
+    hass.config_entries.async_update_entry(
+        mock_config_entry, options={CONF_END_OF_SPEECH: END_OF_SPEECH_SPEECHMATICS}
+    )
+    timeline = Timeline(hass)
+    await run_pipeline(hass, timeline, speech(30.0))
+    assert outcome(timeline) == TEXT
+    await fake_speechmatics.wait_closed()
+    assert 0 < _audio_seconds(hass) < 30
+    assert _audio_seconds(hass) == pytest.approx(_received(fake_speechmatics))
 
 
 async def test_response_time_counts_from_the_last_word(hass: HomeAssistant) -> None:

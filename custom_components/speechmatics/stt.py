@@ -223,10 +223,15 @@ class SpeechmaticsSpeechToText(SpeechToTextEntity):
             if held is not None:
                 await held.aclose()
             if session is not None and meter is not None:
+                # A failed session: the audio the service confirmed it read; one that
+                # ended well: all the audio sent (the last acknowledgements may
+                # still be on their way when Speechmatics ends the turn).
+                stats = session.stats
+                audio = stats.audio_bytes_acked if failed else stats.audio_bytes_sent
                 async_session_ended(
                     self.hass,
                     self._entry.entry_id,
-                    meter.usage(session.stats.audio_bytes_acked, failed=failed),
+                    meter.usage(audio, failed=failed),
                 )
         data.health.record_success()
         final = session.transcript.final_text
