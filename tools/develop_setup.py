@@ -28,12 +28,13 @@ from typing import Any, NamedTuple
 
 import aiohttp
 
+from tools.tts_engine import VOICE as TTS_VOICE
+
 USERNAME = "dev"
 PASSWORD = "dev"  # noqa: S105  # a development instance on this machine only
 DOMAIN = "speechmatics"
 REGIONS = ("eu", "us", "global")
 FALLBACK_TITLE = "Local fallback"
-TTS_VOICE = "en-us"  # tools/tts_engine.py's voice
 
 
 class Engines(NamedTuple):
