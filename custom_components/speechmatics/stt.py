@@ -227,11 +227,11 @@ class SpeechmaticsSpeechToText(SpeechToTextEntity):
                 # ended well: all the audio sent (the last acknowledgements may
                 # still be on their way when Speechmatics ends the turn).
                 stats = session.stats
-                audio = stats.audio_bytes_acked if failed else stats.audio_bytes_sent
+                used = stats.audio_bytes_acked if failed else stats.audio_bytes_sent
                 async_session_ended(
                     self.hass,
                     self._entry.entry_id,
-                    meter.usage(audio, failed=failed),
+                    meter.usage(used, failed=failed),
                 )
         data.health.record_success()
         final = session.transcript.final_text
