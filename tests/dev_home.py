@@ -118,10 +118,7 @@ class TranscriptEvents:
 async def transcript_events(api: HomeAssistantApi) -> AsyncIterator[TranscriptEvents]:
     """Subscribe to the transcript events over the WebSocket API while in the block."""
     received = TranscriptEvents()
-    async with api.http.ws_connect(f"{api.base}/api/websocket") as ws:
-        await ws.receive_json()
-        await ws.send_json({"type": "auth", "access_token": api.token})
-        assert (await ws.receive_json())["type"] == "auth_ok"
+    async with api.connect() as ws:
         await ws.send_json(
             {"id": 1, "type": "subscribe_events", "event_type": EVENT_TRANSCRIPT}
         )

@@ -27,13 +27,7 @@ from .dev_home import ROOT, HomeAssistantProcess, set_up, transcript_events
 
 async def _talk(api: HomeAssistantApi, command: str) -> dict[str, Any]:
     """Speak a command through Assist; return the pipeline's events and the final event."""
-    async with (
-        transcript_events(api) as transcripts,
-        api.http.ws_connect(f"{api.base}/api/websocket") as ws,
-    ):
-        await ws.receive_json()
-        await ws.send_json({"type": "auth", "access_token": api.token})
-        assert (await ws.receive_json())["type"] == "auth_ok"
+    async with transcript_events(api) as transcripts, api.connect() as ws:
         await ws.send_json(
             {
                 "id": 1,

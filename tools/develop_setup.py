@@ -105,14 +105,20 @@ class HomeAssistantApi:
                 await asyncio.sleep(0.5)
 
     @contextlib.asynccontextmanager
-    async def websocket(self) -> AsyncIterator[None]:
-        """Connect to the WebSocket API, logged in, for call()."""
+    async def connect(self) -> AsyncIterator[aiohttp.ClientWebSocketResponse]:
+        """Open a connection to the WebSocket API, logged in."""
         async with self.http.ws_connect(f"{self.base}/api/websocket") as ws:
             await ws.receive_json()  # auth_required
             await ws.send_json({"type": "auth", "access_token": self.token})
             if (await ws.receive_json())["type"] != "auth_ok":
                 msg = "the WebSocket API refused the token"
                 raise SetupError(msg)
+            yield ws
+
+    @contextlib.asynccontextmanager
+    async def websocket(self) -> AsyncIterator[None]:
+        """Connect to the WebSocket API for call()."""
+        async with self.connect() as ws:
             self._ws = ws
             try:
                 yield
